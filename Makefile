@@ -1,0 +1,48 @@
+# The everyday commands. `make run` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint migrations-check messages worker beat clean install
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+## Set up and run the platform on http://127.0.0.1:8000 with the demo accounts.
+run: $(INSTALLED)
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## Set up and run the whole test suite (DATABASE_URL=postgres://… to run it on PostgreSQL).
+test: $(INSTALLED)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+migrations-check: $(INSTALLED)
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+## Extract and compile the translations (edit locale/fr/LC_MESSAGES/django.po in between).
+messages: $(INSTALLED)
+	$(BIN)/python manage.py makemessages --locale fr --no-obsolete --ignore ".venv/*" --ignore "tests/*"
+	$(BIN)/python manage.py compilemessages --locale fr --ignore ".venv/*"
+
+worker: $(INSTALLED)
+	$(BIN)/celery -A smsplatform worker --loglevel INFO --queues sms
+
+beat: $(INSTALLED)
+	$(BIN)/celery -A smsplatform beat --loglevel INFO
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,322 @@
+"""Every write that matters on accounts, credits and pricing.
+
+Each service is keyword-only, runs in one transaction, and raises our domain errors.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser as User
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from accounts.errors import InsufficientCredits, ReferenceConflict, StopMentionRequired
+from accounts.models import (
+    Account,
+    AccountType,
+    AuditAction,
+    AuditLog,
+    CountryRate,
+    CreditEntry,
+    EntryKind,
+    Membership,
+    Role,
+    new_unsubscribe_code,
+)
+from smsplatform.errors import DomainError
+
+
+def _audit(
+    *,
+    account: Account | None,
+    actor: User | None,
+    action: AuditAction,
+    before: str,
+    after: str,
+    reason: str = "",
+) -> AuditLog:
+    return AuditLog.objects.create(
+        account=account, actor=actor, action=action, before=before, after=after, reason=reason
+    )
+
+
+def _lock(account: Account) -> Account:
+    # A row lock on the account serialises every balance change and type switch of
+    # that account (PostgreSQL; SQLite serialises all writers anyway).
+    return Account.objects.select_for_update().get(pk=account.pk)
+
+
+def account_create(
+    *,
+    name: str,
+    slug: str,
+    owner: User | None = None,
+    account_type: AccountType = AccountType.MARKETING,
+    default_sender_id: str = "",
+    actor: User | None = None,
+) -> Account:
+    """Create an account (Marketing unless said otherwise) and its owner's membership.
+
+    >>> account_create(name="Boulangerie Paul", slug="paul", owner=user)  # doctest: +SKIP
+    """
+    with transaction.atomic():
+        account = Account(
+            name=name,
+            slug=slug,
+            account_type=account_type,
+            default_sender_id=default_sender_id,
+            add_stop_mention=True,
+        )
+        # A random 3-character code can collide; retry with a fresh one a few times.
+        for _attempt in range(20):
+            account.unsubscribe_code = new_unsubscribe_code()
+            if not Account.objects.filter(unsubscribe_code=account.unsubscribe_code).exists():
+                break
+        account.save()
+        if owner is not None:
+            Membership.objects.create(user=owner, account=account, role=Role.OWNER)
+        _audit(
+            account=account,
+            actor=actor,
+            action=AuditAction.ACCOUNT_CREATED,
+            before="",
+            after=account.account_type,
+        )
+    return account
+
+
+def account_switch_type(
+    *, account: Account, new_type: AccountType, actor: User | None, reason: str
+) -> Account:
+    """Switch an account between Marketing and Notification (support staff only).
+
+    Switching to Marketing turns the STOP mention back on in the same transaction: the
+    law's requirement applies from the next message on. A switch to the current type
+    changes nothing and writes no audit entry.
+
+    >>> account_switch_type(
+    ...     account=acme, new_type=AccountType.NOTIFICATION, actor=staff,
+    ...     reason="Sends only appointment reminders",
+    ... )  # doctest: +SKIP
+    """
+    if not reason.strip():
+        raise DomainError("A reason is required to switch an account's type.")
+    with transaction.atomic():
+        locked = _lock(account)
+        if locked.account_type == new_type:
+            return locked
+        before = locked.account_type
+        locked.account_type = new_type
+        if new_type == AccountType.MARKETING:
+            locked.add_stop_mention = True
+        locked.save(update_fields=["account_type", "add_stop_mention"])
+        _audit(
+            account=locked,
+            actor=actor,
+            action=AuditAction.TYPE_SWITCHED,
+            before=before,
+            after=new_type,
+            reason=reason.strip(),
+        )
+    account.account_type = locked.account_type
+    account.add_stop_mention = locked.add_stop_mention
+    return locked
+
+
+def account_set_stop_mention(*, account: Account, enabled: bool, actor: User | None) -> Account:
+    """Turn the automatic STOP mention on or off (Settings > Alerts).
+
+    Raises StopMentionRequired for a Marketing account asking to turn it off, whatever
+    the browser sent.
+    """
+    with transaction.atomic():
+        locked = _lock(account)
+        if not enabled and locked.account_type == AccountType.MARKETING:
+            raise StopMentionRequired()
+        if locked.add_stop_mention == enabled:
+            return locked
+        locked.add_stop_mention = enabled
+        locked.save(update_fields=["add_stop_mention"])
+        _audit(
+            account=locked,
+            actor=actor,
+            action=AuditAction.STOP_SETTING_CHANGED,
+            before=str(not enabled).lower(),
+            after=str(enabled).lower(),
+        )
+    account.add_stop_mention = locked.add_stop_mention
+    return locked
+
+
+def account_update_profile(*, account: Account, default_sender_id: str, timezone: str) -> Account:
+    """Save the account's everyday settings (validated by the form)."""
+    with transaction.atomic():
+        Account.objects.filter(pk=account.pk).update(
+            default_sender_id=default_sender_id, timezone=timezone
+        )
+    account.default_sender_id = default_sender_id
+    account.timezone = timezone
+    return account
+
+
+def _record_entry(
+    *,
+    account: Account,
+    amount: int,
+    kind: EntryKind,
+    reference: str,
+    actor: User | None,
+    note: str,
+    allow_negative: bool,
+) -> CreditEntry:
+    if amount == 0:
+        raise DomainError("A ledger entry cannot be zero.")
+    with transaction.atomic():
+        locked = _lock(account)
+        # Holding the lock, a retry with the same reference cannot race its first run;
+        # the unique constraint on `reference` is the guard behind this check.
+        existing = CreditEntry.objects.filter(reference=reference).first()
+        if existing is not None:
+            if existing.account_id != locked.pk or existing.amount != amount:
+                raise ReferenceConflict(
+                    f"Ledger reference {reference!r} was already used for another operation.",
+                    reference=reference,
+                )
+            account.credit_balance = locked.credit_balance
+            return existing
+        new_balance = locked.credit_balance + amount
+        if amount < 0 and new_balance < 0 and not allow_negative:
+            raise InsufficientCredits(needed=-amount, available=locked.credit_balance)
+        try:
+            with transaction.atomic():
+                entry = CreditEntry.objects.create(
+                    account=locked,
+                    amount=amount,
+                    kind=kind,
+                    reference=reference,
+                    balance_after=new_balance,
+                    note=note[:300],
+                    created_by=actor,
+                )
+        except IntegrityError:
+            raise ReferenceConflict(
+                f"Ledger reference {reference!r} was already used.", reference=reference
+            ) from None
+        # F() keeps the update relative even if a future caller forgets the lock.
+        Account.objects.filter(pk=locked.pk).update(credit_balance=F("credit_balance") + amount)
+    account.credit_balance = new_balance
+    return entry
+
+
+def credits_debit(
+    *,
+    account: Account,
+    amount: int,
+    kind: EntryKind,
+    reference: str,
+    actor: User | None = None,
+    note: str = "",
+    allow_negative: bool = False,
+) -> CreditEntry:
+    """Take `amount` (> 0) credits from the account, once per `reference`.
+
+    Refuses to overdraw with InsufficientCredits(needed, available), unless
+    `allow_negative` is set. Only debits the law forces on us may set it: the STOP
+    confirmation SMS must be sent even from an empty account (the account then cannot
+    launch campaigns until topped up).
+
+    >>> credits_debit(account=acme, amount=3, kind=EntryKind.MESSAGE,
+    ...               reference="message:981")  # doctest: +SKIP
+    <CreditEntry: Acme -3 (message)>
+    """
+    if amount <= 0:
+        raise DomainError("A debit must be a positive number of credits.")
+    return _record_entry(
+        account=account,
+        amount=-amount,
+        kind=kind,
+        reference=reference,
+        actor=actor,
+        note=note,
+        allow_negative=allow_negative,
+    )
+
+
+def credits_add(
+    *,
+    account: Account,
+    amount: int,
+    kind: EntryKind,
+    reference: str,
+    actor: User | None = None,
+    note: str = "",
+) -> CreditEntry:
+    """Give `amount` (> 0) credits to the account (purchase, refund), once per reference."""
+    if amount <= 0:
+        raise DomainError("A credit must be a positive number of credits.")
+    return _record_entry(
+        account=account,
+        amount=amount,
+        kind=kind,
+        reference=reference,
+        actor=actor,
+        note=note,
+        allow_negative=False,
+    )
+
+
+def credits_adjust(
+    *, account: Account, amount: int, actor: User | None, reason: str
+) -> CreditEntry:
+    """A support staff's correction, positive or negative, audited with its reason.
+
+    A negative adjustment cannot take the balance below zero.
+    """
+    if not reason.strip():
+        raise DomainError("A reason is required to adjust credits.")
+    with transaction.atomic():
+        before = Account.objects.select_for_update().get(pk=account.pk).credit_balance
+        entry = _record_entry(
+            account=account,
+            amount=amount,
+            kind=EntryKind.ADJUSTMENT,
+            reference=f"adjustment:{uuid.uuid4()}",
+            actor=actor,
+            note=reason.strip(),
+            allow_negative=False,
+        )
+        _audit(
+            account=account,
+            actor=actor,
+            action=AuditAction.CREDITS_ADJUSTED,
+            before=str(before),
+            after=str(entry.balance_after),
+            reason=reason.strip(),
+        )
+    return entry
+
+
+def rate_set(*, region: str, credits_per_segment: int, actor: User | None) -> CountryRate:
+    """Set the credits per segment for a region ("ZZ": any other country), audited."""
+    if credits_per_segment < 1:
+        raise DomainError("A rate is at least 1 credit per segment.")
+    region = region.upper()
+    with transaction.atomic():
+        rate, created = CountryRate.objects.select_for_update().get_or_create(
+            region=region, defaults={"credits_per_segment": credits_per_segment}
+        )
+        before = "" if created else str(rate.credits_per_segment)
+        if not created:
+            if rate.credits_per_segment == credits_per_segment:
+                return rate
+            rate.credits_per_segment = credits_per_segment
+            rate.save(update_fields=["credits_per_segment", "updated_at"])
+        _audit(
+            account=None,
+            actor=actor,
+            action=AuditAction.RATE_CHANGED,
+            before=f"{region}: {before}" if before else "",
+            after=f"{region}: {credits_per_segment}",
+        )
+    return rate

@@ -1,0 +1,93 @@
+"""Customer-area pages of the accounts app: dashboard, settings, account switch."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services
+from accounts.access import SESSION_KEY, account_required, is_owner
+from accounts.errors import StopMentionRequired
+from accounts.forms import AccountSwitchForm, AlertsForm, ProfileForm
+
+
+@account_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    return render(
+        request,
+        "accounts/dashboard.html",
+        {"entries": selectors.ledger_recent(account=account, limit=10), "section": "dashboard"},
+    )
+
+
+@account_required
+def settings_profile(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    form = ProfileForm(
+        request.POST if request.method == "POST" else None,
+        initial={"default_sender_id": account.default_sender_id, "timezone": account.timezone},
+    )
+    if request.method == "POST":
+        if not is_owner(request):
+            messages.error(request, _("Only the account's owners can change its settings."))
+        elif form.is_valid():
+            services.account_update_profile(
+                account=account,
+                default_sender_id=form.cleaned_data["default_sender_id"],
+                timezone=form.cleaned_data["timezone"],
+            )
+            messages.success(request, _("Settings saved."))
+            return redirect("settings")
+    return render(
+        request,
+        "accounts/settings_profile.html",
+        {"form": form, "section": "settings", "tab": "profile", "can_edit": is_owner(request)},
+    )
+
+
+@account_required
+def settings_alerts(request: HttpRequest) -> HttpResponse:
+    account = request.account  # type: ignore[attr-defined]
+    form = AlertsForm(request.POST if request.method == "POST" else None, account=account)
+    if request.method == "POST":
+        if not is_owner(request):
+            messages.error(request, _("Only the account's owners can change its settings."))
+        elif form.is_valid():
+            try:
+                services.account_set_stop_mention(
+                    account=account,
+                    enabled=form.cleaned_data["add_stop_mention"],
+                    actor=request.user,
+                )
+            except StopMentionRequired as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, _("Alert settings saved."))
+            return redirect("settings-alerts")
+    return render(
+        request,
+        "accounts/settings_alerts.html",
+        {"form": form, "section": "settings", "tab": "alerts", "can_edit": is_owner(request)},
+    )
+
+
+@require_POST
+@login_required
+def switch_account(request: HttpRequest) -> HttpResponse:
+    form = AccountSwitchForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    membership = (
+        selectors.memberships_for_user(user=request.user)
+        .filter(account_id=form.cleaned_data["account"])
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    request.session[SESSION_KEY] = membership.account_id
+    return redirect("dashboard")

@@ -1,0 +1,1 @@
+"""The text rules: pure Python, no Django import."""

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from smsplatform import views
+
+admin.site.site_header = "SMS platform — support"
+admin.site.site_title = "SMS platform support"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("django.contrib.auth.urls")),
+    path("", include("accounts.urls")),
+    path("", include("campaigns.urls")),
+]
