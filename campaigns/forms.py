@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Account
 from campaigns.models import ConsentBasis
-from campaigns.phone import InvalidNumber, normalize_number
+from campaigns.phone import InvalidNumber, NormalizedNumber, normalize_number
+from campaigns.validators import sender_id_validator
 
 
 class ContactForm(forms.Form):
@@ -31,3 +36,93 @@ class ContactForm(forms.Form):
         except InvalidNumber as error:
             raise forms.ValidationError(error.message, code=error.code) from None
         return raw
+
+
+MAX_TEXT_LENGTH = 1600  # ten GSM segments and more: longer texts are refused, not cut
+MAX_TYPED_NUMBERS = 1000  # beyond that, import the numbers as contacts
+_NUMBER_SEPARATORS = re.compile(r"[\n,;]+")
+
+
+class ComposeForm(forms.Form):
+    """The compose page: text, sender, recipients and the STOP box under the account rules."""
+
+    max_text_length = MAX_TEXT_LENGTH
+
+    text = forms.CharField(
+        label=_("Message"),
+        required=False,
+        strip=False,
+        max_length=MAX_TEXT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 7, "autofocus": True, "spellcheck": "true"}),
+    )
+    sender_id = forms.CharField(
+        label=_("Sender ID"),
+        required=False,
+        max_length=15,
+        validators=[sender_id_validator],
+        help_text=_(
+            "3 to 11 letters and digits with at least one letter, or a number of up to 15 digits."
+        ),
+    )
+    recipients = forms.CharField(
+        label=_("Phone numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "06 12 34 56 78\n+44 7400 123456"}),
+        help_text=_(
+            "One per line, or separated by commas. French numbers can be typed nationally."
+        ),
+    )
+    all_contacts = forms.BooleanField(label=_("All my contacts"), required=False)
+    add_stop_mention = forms.BooleanField(label=_("Add STOP mention"), required=False)
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        initial = kwargs.setdefault("initial", {})
+        initial.setdefault("sender_id", account.default_sender_id)
+        initial.setdefault("add_stop_mention", account.add_stop_mention)
+        super().__init__(*args, **kwargs)
+        self.account = account
+        if account.stop_mention_locked:
+            # A disabled field ignores whatever is posted: the mention stays on.
+            field = self.fields["add_stop_mention"]
+            field.disabled = True
+            field.initial = True
+
+    def clean_text(self) -> str:
+        # Browsers post line breaks as CR LF; the user typed one character, sent as LF.
+        return self.cleaned_data["text"].replace("\r\n", "\n")
+
+    def clean_recipients(self) -> list[NormalizedNumber]:
+        raw: str = self.cleaned_data["recipients"]
+        entries = [entry.strip() for entry in _NUMBER_SEPARATORS.split(raw) if entry.strip()]
+        if len(entries) > MAX_TYPED_NUMBERS:
+            raise forms.ValidationError(
+                _(
+                    "%(count)d numbers typed: up to %(max)d can be typed here. "
+                    "Import longer lists as contacts."
+                ),
+                code="too_many",
+                params={"count": len(entries), "max": MAX_TYPED_NUMBERS},
+            )
+        numbers, problems = [], []
+        for position, entry in enumerate(entries, start=1):
+            try:
+                numbers.append(normalize_number(entry))
+            except InvalidNumber as error:
+                problems.append(
+                    forms.ValidationError(
+                        _("Number %(position)d, “%(value)s”: %(reason)s"),
+                        code=error.code,
+                        params={"position": position, "value": entry, "reason": error.message},
+                    )
+                )
+        if problems:
+            raise forms.ValidationError(problems)
+        return numbers
+
+    def requested_mention(self) -> bool:
+        """The STOP box as sent (the account default when the form did not validate)."""
+        if self.fields["add_stop_mention"].disabled:
+            return True
+        if hasattr(self, "cleaned_data") and "add_stop_mention" in self.cleaned_data:
+            return bool(self.cleaned_data["add_stop_mention"])
+        return self.account.add_stop_mention

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from campaigns import views
+from campaigns import compose_views, views
 
 urlpatterns = [
+    path("campaigns/new/", compose_views.compose, name="compose"),
+    path("campaigns/new/preview/", compose_views.compose_preview, name="compose-preview"),
+    path("campaigns/preview.json", compose_views.preview_json, name="preview-json"),
     path("contacts/", views.contact_list, name="contact-list"),
     path("contacts/new/", views.contact_create, name="contact-create"),
     path("contacts/<int:pk>/", views.contact_edit, name="contact-edit"),

@@ -32,6 +32,11 @@ class Composition:
     non_gsm: tuple[NonGsmChar, ...]
 
     @property
+    def separator(self) -> str:
+        """What stands between the text and the mention in `text_sent`."""
+        return separator(self.text) if self.mention else ""
+
+    @property
     def encoding(self) -> Encoding:
         return self.measure.encoding
 
@@ -108,6 +113,3 @@ def compose_for(text: str, *, region: str, rules: StopRules, rate: int) -> Compo
         else ""
     )
     return compose(text, region=region, mention=mention, rate=rate)
-
-
-__all__ = ["Composition", "StopRules", "compose", "compose_for", "separator"]

@@ -116,5 +116,10 @@ def measure(text: str) -> Measure:
         single, multi = SINGLE_UCS2_UNITS, MULTI_UCS2_UNITS
     if units <= single:
         return Measure(encoding=encoding, units=units, segments=1, segment_units=(units,))
+    if units == len(text) and encoding is Encoding.GSM7:
+        # No two-unit character: nothing can move, the segments are plain arithmetic.
+        full, rest = divmod(units, multi)
+        packed = (multi,) * full + ((rest,) if rest else ())
+        return Measure(encoding=encoding, units=units, segments=len(packed), segment_units=packed)
     packed = _pack(_atoms(text, encoding), multi)
     return Measure(encoding=encoding, units=units, segments=len(packed), segment_units=packed)

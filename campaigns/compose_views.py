@@ -1,0 +1,149 @@
+"""The compose page, its live preview and the JSON preview endpoint."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import account_required
+from campaigns.forms import ComposeForm
+from campaigns.phone import InvalidNumber, normalize_number
+from campaigns.preview import (
+    RecipientCount,
+    build_preview,
+    compose_one,
+    composition_json,
+    count_recipients,
+)
+from campaigns.text import replace_non_gsm
+
+REPLACE_ALL = "*"
+
+
+def _compose_context(request: HttpRequest) -> dict[str, Any]:
+    account = request.account  # type: ignore[attr-defined]
+    data = request.POST.copy() if request.method == "POST" else None
+    if data is not None and "replace" in data:
+        # One click on a replacement: the same text with that character (or all) replaced.
+        chosen = data["replace"]
+        data["text"] = replace_non_gsm(
+            data.get("text", ""), None if chosen == REPLACE_ALL else {chosen}
+        )
+    form = ComposeForm(data, account=account)
+    if form.is_bound and form.is_valid():
+        text = form.cleaned_data["text"]
+        recipients = count_recipients(
+            account,
+            numbers=form.cleaned_data["recipients"],
+            all_contacts=form.cleaned_data["all_contacts"],
+        )
+    else:
+        # Keep previewing the text while another field (a number, the sender) is wrong.
+        text = (data or {}).get("text", "").replace("\r\n", "\n")[: ComposeForm.max_text_length]
+        recipients = RecipientCount()
+    preview = build_preview(
+        account, text, requested=form.requested_mention(), recipients=recipients
+    )
+    return {"form": form, "preview": preview, "section": "compose", "replace_all": REPLACE_ALL}
+
+
+@account_required
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest) -> HttpResponse:
+    """The page; without JavaScript, its Preview button posts here and gets the preview."""
+    context = _compose_context(request)
+    if request.method == "POST" and "replace" in request.POST:
+        # Replacing changes the text area: hand back the whole form (htmx swaps it).
+        template = "campaigns/compose.html"
+    elif request.htmx:  # type: ignore[attr-defined]
+        template = "campaigns/_compose_preview.html"
+    else:
+        template = "campaigns/compose.html"
+    return render(request, template, context)
+
+
+@account_required
+@require_POST
+def compose_preview(request: HttpRequest) -> HttpResponse:
+    """The right-hand panel only, for the live preview as the user types."""
+    return render(request, "campaigns/_compose_preview.html", _compose_context(request))
+
+
+def _payload(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return {"_error": _("The body is not valid JSON.")}
+        return body if isinstance(body, dict) else {"_error": _("The body must be a JSON object.")}
+    data: dict[str, Any] = {key: request.POST.get(key) for key in request.POST}
+    data["to"] = request.POST.getlist("to")
+    return data
+
+
+def _as_bool(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "on", "yes"}
+
+
+@account_required
+@require_POST
+def preview_json(request: HttpRequest) -> JsonResponse:
+    """POST text, to (one number or a list) and add_stop_mention: what each one receives.
+
+    Same rules as the page: a Marketing account's messages carry the mention whatever
+    `add_stop_mention` says (the response's `add_stop_mention` tells what applied).
+    """
+    account = request.account  # type: ignore[attr-defined]
+    data = _payload(request)
+    if "_error" in data:
+        return JsonResponse({"errors": {"body": [data["_error"]]}}, status=400)
+    errors: dict[str, list[str]] = {}
+    text = data.get("text")
+    if not isinstance(text, str):
+        errors["text"] = [_("Give the message text.")]
+    elif len(text) > ComposeForm.max_text_length:
+        errors["text"] = [
+            _("The text has %(count)d characters: at most %(max)d.")
+            % {"count": len(text), "max": ComposeForm.max_text_length}
+        ]
+    targets = data.get("to") or []
+    if isinstance(targets, str):
+        targets = [targets]
+    if not targets:
+        errors["to"] = [_("Give at least one phone number.")]
+    numbers = []
+    for raw in targets:
+        try:
+            numbers.append(normalize_number(str(raw)))
+        except InvalidNumber as error:
+            errors.setdefault("to", []).append(f"{raw}: {error.message}")
+    if errors:
+        return JsonResponse({"errors": errors}, status=400)
+    requested = _as_bool(data.get("add_stop_mention"))
+    messages = [
+        composition_json(
+            compose_one(account, text, region=number.region, requested=requested),
+            to=number.e164,
+            region=number.region,
+        )
+        for number in numbers
+    ]
+    total = sum(message["credits"] for message in messages)
+    return JsonResponse(
+        {
+            "messages": messages,
+            "credits": total,
+            "balance": account.credit_balance,
+            "enough_credits": total <= account.credit_balance,
+            "add_stop_mention": bool(messages[0]["mention"]),
+        }
+    )
