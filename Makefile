@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrations-check messages worker beat clean install
+.PHONY: run test lint migrations-check messages worker beat bench clean install
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ migrations-check: $(INSTALLED)
 messages: $(INSTALLED)
 	$(BIN)/python manage.py makemessages --locale fr --no-obsolete --ignore ".venv/*" --ignore "tests/*"
 	$(BIN)/python manage.py compilemessages --locale fr --ignore ".venv/*"
+
+## Speed figures: the text engine and the live preview (prints, asserts nothing).
+bench: $(INSTALLED)
+	$(BIN)/python bench/text_preview.py
 
 worker: $(INSTALLED)
 	$(BIN)/celery -A smsplatform worker --loglevel INFO --queues sms
