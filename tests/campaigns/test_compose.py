@@ -263,3 +263,15 @@ def test_preview_sms_says_which_account_when_there_are_several(
         run_preview_sms("--to", "0612345678", "Hi")
     with pytest.raises(CommandError, match=r"not a phone number|does not exist"):
         run_preview_sms("--to", "12", "--account", "tenant-a", "Hi")
+
+
+def test_the_compose_page_speaks_french(client_a: Client) -> None:
+    client_a.post(reverse("set_language"), {"language": "fr", "next": "/"})
+    numbers = "\n".join(f"06 12 34 56 {i:02d}" for i in range(3))
+
+    page = client_a.post(reverse("compose"), {"text": LONG, "recipients": numbers})
+
+    html = page.content.decode()
+    assert "Nouvelle campagne" in html and "Numéros français" in html
+    assert "retirez 1 caractère pour tenir en 1 SMS par destinataire" in html
+    assert "3 crédits économisés sur cette campagne" in html
