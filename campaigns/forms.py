@@ -126,3 +126,65 @@ class ComposeForm(forms.Form):
         if hasattr(self, "cleaned_data") and "add_stop_mention" in self.cleaned_data:
             return bool(self.cleaned_data["add_stop_mention"])
         return self.account.add_stop_mention
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "UTF-8 or Windows-1252 (Excel), separated by ; or , — with or without a header."
+        ),
+    )
+    list_name = forms.CharField(
+        label=_("Add to the list"),
+        required=False,
+        max_length=120,
+        help_text=_("A new or existing list; leave empty to add to your contacts only."),
+    )
+    consent_basis = forms.ChoiceField(
+        label=_("Consent of these contacts"), choices=ConsentBasis.choices, required=False
+    )
+    consent_at = forms.DateTimeField(
+        label=_("Consent date"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+
+class ImportMappingForm(forms.Form):
+    """One choice per column of the file: what it holds."""
+
+    def __init__(self, *args: Any, contact_import: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.contact_import = contact_import
+        for index, name in enumerate(contact_import.columns):
+            choices = [
+                ("", _("Ignore")),
+                ("phone_number", _("Phone number")),
+                ("first_name", _("First name")),
+                ("last_name", _("Last name")),
+                ("consent_at", _("Consent date")),
+                (f"field:{name}", _("Custom field “%(name)s”") % {"name": name}),
+            ]
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=name,
+                choices=choices,
+                required=False,
+                initial=contact_import.mapping.get(str(index), ""),
+            )
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            name.removeprefix("column_"): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("column_") and value
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        phones = [name for name, value in cleaned.items() if value == "phone_number"]
+        if len(phones) != 1:
+            raise forms.ValidationError(
+                _("Choose exactly one column holding the phone numbers."), code="phone_column"
+            )
+        return cleaned

@@ -168,6 +168,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", env_str("REDIS_URL", ""))
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Embedded default: background work runs in a thread of the web process (tests: inline).
+SMS_TASKS_IN_THREAD = env_bool("SMS_TASKS_IN_THREAD", True)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 # At-least-once delivery: a task is acknowledged only after it ran, and a task whose

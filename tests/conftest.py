@@ -96,3 +96,9 @@ def staff_client(staff_user: Any) -> Client:
     client = Client()
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _background_tasks_inline(settings: Any) -> None:
+    """Background work runs inline in tests, so a test sees its result at once."""
+    settings.SMS_TASKS_IN_THREAD = False

@@ -1,0 +1,178 @@
+"""Reading contact files as French users produce them, one row at a time.
+
+Excel in France saves CSV as Windows-1252 with `;`; other tools save UTF-8 (with or
+without a byte-order mark) with `,`. The first line may be a header or already data.
+Nothing here holds a whole file in memory: the sniffing reads the first 64 KiB and the
+rows are streamed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import phonenumbers
+
+SAMPLE_BYTES = 64 * 1024
+DELIMITERS = (";", ",", "\t", "|")
+MAX_FIELD_LENGTH = 255
+
+# Target fields a column can map to; anything else becomes a custom field.
+PHONE, FIRST_NAME, LAST_NAME, CONSENT_AT, IGNORE = (
+    "phone_number",
+    "first_name",
+    "last_name",
+    "consent_at",
+    "",
+)
+CUSTOM_PREFIX = "field:"
+
+_HEADER_GUESSES = {
+    PHONE: ("tel", "tél", "telephone", "téléphone", "mobile", "portable", "phone", "gsm",
+            "numero", "numéro", "number", "msisdn", "cell"),
+    FIRST_NAME: ("prenom", "prénom", "first", "firstname", "first_name", "given"),
+    LAST_NAME: ("nom", "last", "lastname", "last_name", "surname", "family", "name"),
+    CONSENT_AT: ("consent", "consentement", "optin", "opt-in", "opt_in"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    encoding: str
+    delimiter: str
+    has_header: bool
+    columns: list[str]
+    sample: list[list[str]]
+
+
+def detect_encoding(sample: bytes) -> str:
+    """utf-8-sig for UTF-8 (with or without BOM), else cp1252 (what Excel writes in France)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        # A sample may end in the middle of a character: that is not an error.
+        decoder.decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig"
+
+
+def detect_delimiter(lines: list[str]) -> str:
+    """The separator that splits the first lines into the same, largest number of columns."""
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not counts:
+            continue
+        steady = sum(1 for n in counts if n == counts[0])
+        score = (steady if counts[0] > 1 else 0, counts[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def looks_like_phone(value: str) -> bool:
+    digits = re.sub(r"[\s.\-()/]", "", value)
+    if not re.fullmatch(r"\+?\d{6,16}", digits):
+        return False
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(value, "FR"))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def detect_header(rows: list[list[str]]) -> bool:
+    """A header has no phone number in it while the line after does."""
+    if len(rows) < 2:
+        return bool(rows) and not any(looks_like_phone(cell) for cell in rows[0])
+    first, second = rows[0], rows[1]
+    return not any(looks_like_phone(c) for c in first) and any(looks_like_phone(c) for c in second)
+
+
+def sniff(path: Path) -> Sniffed:
+    with path.open("rb") as handle:
+        raw = handle.read(SAMPLE_BYTES)
+    encoding = detect_encoding(raw)
+    text = raw.decode(encoding, errors="replace")
+    lines = text.splitlines()
+    if len(raw) == SAMPLE_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line of the sample may be cut
+    lines = [line for line in lines[:50] if line.strip()]
+    delimiter = detect_delimiter(lines[:20])
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    has_header = detect_header(rows)
+    width = max((len(r) for r in rows), default=0)
+    if has_header and rows:
+        columns = [
+            (rows[0][i].strip() if i < len(rows[0]) else "") or f"Column {i + 1}"
+            for i in range(width)
+        ]
+        sample = rows[1:6]
+    else:
+        columns = [f"Column {i + 1}" for i in range(width)]
+        sample = rows[:5]
+    return Sniffed(encoding, delimiter, has_header, columns, sample)
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[^a-zà-ÿ_-]", "", name.strip().lower())
+
+
+def guess_mapping(
+    columns: list[str], sample: list[list[str]], *, has_header: bool = True
+) -> dict[str, str]:
+    """A first mapping from header names, or the column holding phone numbers.
+
+    Other named columns become custom fields, so nothing in the file is lost unless the
+    user chooses to ignore it.
+    """
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for index, column in enumerate(columns):
+        name = _normal(column)
+        for field, words in _HEADER_GUESSES.items():
+            if field not in taken and any(name == w or name.startswith(w) for w in words):
+                mapping[str(index)] = field
+                taken.add(field)
+                break
+    if PHONE not in taken:
+        for index in range(len(columns)):
+            if (
+                sample
+                and all(
+                    looks_like_phone(row[index])
+                    for row in sample
+                    if index < len(row) and row[index]
+                )
+                and any(index < len(row) and row[index] for row in sample)
+            ):
+                mapping[str(index)] = PHONE
+                break
+    if has_header:
+        for index, column in enumerate(columns):
+            mapping.setdefault(str(index), CUSTOM_PREFIX + column)
+    return mapping
+
+
+def iter_rows(
+    path: Path, *, encoding: str, delimiter: str, skip_header: bool
+) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) for every non-empty row, streamed from disk."""
+    with path.open("rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        reader = csv.reader(text, delimiter=delimiter)
+        for row in reader:
+            if skip_header and reader.line_num == 1:
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            yield reader.line_num, row
+
+
+def count_rows(path: Path, *, encoding: str, delimiter: str, skip_header: bool) -> int:
+    return sum(1 for _ in iter_rows(path, encoding=encoding, delimiter=delimiter,
+                                    skip_header=skip_header))  # fmt: skip
