@@ -41,6 +41,7 @@ messages: $(INSTALLED)
 ## Speed figures: the text engine and the live preview (prints, asserts nothing).
 bench: $(INSTALLED)
 	$(BIN)/python bench/text_preview.py
+	$(BIN)/python bench/contact_import.py
 
 worker: $(INSTALLED)
 	$(BIN)/celery -A smsplatform worker --loglevel INFO --queues sms
