@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -284,6 +284,9 @@ def import_run(contact_import_id: int) -> ContactImport:
                 blacklisted_count=totals["blacklisted"],
             )
             batch.clear()
+            # With DEBUG on (the embedded default) Django keeps every query's SQL: a
+            # long import must not grow with it.
+            reset_queries()
 
         for item in csvfile.iter_rows(path, **options):
             batch.append(item)
