@@ -83,7 +83,7 @@ def main() -> None:
         latency(
             f"{label}, 200 typed numbers",
             lambda text=text: client.post(
-                "/campaigns/new/preview/",
+                "/campaigns/new/",
                 {"text": text, "recipients": numbers},
                 HTTP_HX_REQUEST="true",
             ),
@@ -91,7 +91,7 @@ def main() -> None:
     latency(
         "GSM-7, all contacts",
         lambda: client.post(
-            "/campaigns/new/preview/",
+            "/campaigns/new/",
             {"text": TEXTS["GSM-7, 1 SMS"], "all_contacts": "on"},
             HTTP_HX_REQUEST="true",
         ),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import account_required
+from accounts.selectors import rates_table
 from campaigns.forms import ComposeForm
 from campaigns.phone import InvalidNumber, normalize_number
 from campaigns.preview import (
@@ -55,23 +56,12 @@ def _compose_context(request: HttpRequest) -> dict[str, Any]:
 @account_required
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponse:
-    """The page; without JavaScript, its Preview button posts here and gets the preview."""
-    context = _compose_context(request)
-    if request.method == "POST" and "replace" in request.POST:
-        # Replacing changes the text area: hand back the whole form (htmx swaps it).
-        template = "campaigns/compose.html"
-    elif request.htmx:  # type: ignore[attr-defined]
-        template = "campaigns/_compose_preview.html"
-    else:
-        template = "campaigns/compose.html"
-    return render(request, template, context)
-
-
-@account_required
-@require_POST
-def compose_preview(request: HttpRequest) -> HttpResponse:
-    """The right-hand panel only, for the live preview as the user types."""
-    return render(request, "campaigns/_compose_preview.html", _compose_context(request))
+    """The page. As the user types, htmx posts here and gets the right-hand panel only;
+    without JavaScript the Preview button posts here and gets the whole page. A
+    replacement button gets the whole page too: it changes the text area as well."""
+    partial = request.htmx and "replace" not in request.POST  # type: ignore[attr-defined]
+    template = "campaigns/_compose_preview.html" if partial else "campaigns/compose.html"
+    return render(request, template, _compose_context(request))
 
 
 def _payload(request: HttpRequest) -> dict[str, Any]:
@@ -129,9 +119,10 @@ def preview_json(request: HttpRequest) -> JsonResponse:
     if errors:
         return JsonResponse({"errors": errors}, status=400)
     requested = _as_bool(data.get("add_stop_mention"))
+    rates = rates_table()
     messages = [
         composition_json(
-            compose_one(account, text, region=number.region, requested=requested),
+            compose_one(account, text, region=number.region, requested=requested, rates=rates),
             to=number.e164,
             region=number.region,
         )

@@ -141,15 +141,8 @@ def guess_mapping(
                 break
     if PHONE not in taken:
         for index in range(len(columns)):
-            if (
-                sample
-                and all(
-                    looks_like_phone(row[index])
-                    for row in sample
-                    if index < len(row) and row[index]
-                )
-                and any(index < len(row) and row[index] for row in sample)
-            ):
+            cells = [row[index] for row in sample if index < len(row) and row[index].strip()]
+            if cells and all(looks_like_phone(cell) for cell in cells):
                 mapping[str(index)] = PHONE
                 break
     if has_header:

@@ -219,12 +219,6 @@ def _apply_batch(
             )
         if contact_import.target_list_id:
             ids = [c.pk for c in created] + [c.pk for c in to_update]
-            if any(pk is None for pk in ids):
-                ids = list(
-                    Contact.objects.filter(account=account, phone_number__in=numbers).values_list(
-                        "pk", flat=True
-                    )
-                )
             through = Contact.lists.through
             through.objects.bulk_create(
                 [

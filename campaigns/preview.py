@@ -40,14 +40,22 @@ def stop_rules(account: Account, *, requested: bool | None = None) -> StopRules:
 
 
 def compose_one(
-    account: Account, text: str, *, region: str, requested: bool | None = None
+    account: Account,
+    text: str,
+    *,
+    region: str,
+    requested: bool | None = None,
+    rates: dict[str, int] | None = None,
 ) -> Composition:
-    """The exact message one destination of `region` receives, with its cost."""
+    """The exact message one destination of `region` receives, with its cost.
+
+    Pass `rates` (accounts.selectors.rates_table()) when composing for many numbers.
+    """
     return compose_for(
         text,
         region=region,
         rules=stop_rules(account, requested=requested),
-        rate=rate_for_region(region=region),
+        rate=rate_for_region(region=region, rates=rates),
     )
 
 
@@ -156,8 +164,6 @@ def build_preview(
         )
         # One rate per recipient's region: the same segments, each at its country's price.
         per_segment = sum(n * rate_for_region(region=r, rates=rates) for r, n in regions.items())
-        if not regions:
-            per_segment = 0
         return VariantCost(
             composition=composition,
             recipients=sum(regions.values()),

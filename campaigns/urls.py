@@ -6,7 +6,6 @@ from campaigns import compose_views, import_views, views
 
 urlpatterns = [
     path("campaigns/new/", compose_views.compose, name="compose"),
-    path("campaigns/new/preview/", compose_views.compose_preview, name="compose-preview"),
     path("campaigns/preview.json", compose_views.preview_json, name="preview-json"),
     path("contacts/", views.contact_list, name="contact-list"),
     path("contacts/import/", import_views.import_upload, name="import-upload"),

@@ -72,13 +72,12 @@ class Composition:
             return 0
         target = self.segments - 1
         text = self.text
-        # Start from the arithmetic estimate and walk up: packing and encoding
-        # (removing the only non-GSM character switches back to GSM-7) can only help.
+        # Walk up one character at a time rather than by arithmetic: cutting the only
+        # non-GSM character switches the whole message back to GSM-7.
         for count in range(1, len(text) + 1):
-            shorter = with_mention(text[:-count], self.mention)
-            if measure(shorter).segments <= target:
+            if measure(with_mention(text[:-count], self.mention)).segments <= target:
                 return count
-        return len(text) if not self.mention else 0
+        return 0  # the mention alone needs more than `target` segments
 
     def with_replacements(self, chars: frozenset[str] | None = None) -> Composition:
         """The same message with the non-GSM characters that have one replaced."""

@@ -7,7 +7,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import services as account_services
@@ -275,3 +277,26 @@ def test_the_compose_page_speaks_french(client_a: Client) -> None:
     assert "Nouvelle campagne" in html and "Numéros français" in html
     assert "retirez 1 caractère pour tenir en 1 SMS par destinataire" in html
     assert "3 crédits économisés sur cette campagne" in html
+
+
+def test_the_live_preview_answers_with_the_panel_only(client_a: Client) -> None:
+    live = client_a.post(reverse("compose"), {"text": "Hi"}, HTTP_HX_REQUEST="true")
+    replace = client_a.post(
+        reverse("compose"), {"text": "l’été", "replace": "’"}, HTTP_HX_REQUEST="true"
+    )
+
+    assert live.content.decode().lstrip().startswith('<aside id="compose-preview"')
+    assert 'id="compose-form"' in replace.content.decode()  # the text area changes too
+
+
+def test_the_json_preview_reads_the_rates_once_whatever_the_number_count(
+    client_a: Client,
+) -> None:
+    def queries_for(count: int) -> int:
+        numbers = [f"06123456{i:02d}" for i in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            response = client_a.post(reverse("preview-json"), {"text": "Hi", "to": numbers})
+            assert response.status_code == 200
+        return len(captured.captured_queries)
+
+    assert queries_for(20) == queries_for(1)
