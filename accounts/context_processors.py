@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.selectors import memberships_for_user
@@ -15,4 +16,6 @@ def current_account(request: HttpRequest) -> dict[str, Any]:
     return {
         "current_account": account,
         "account_choices": list(memberships_for_user(user=request.user)),
+        # The Outbox shows what the local gateway recorded: only useful when it sends.
+        "local_gateway": settings.SMS_GATEWAY == "local",
     }

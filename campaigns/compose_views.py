@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import account_required
 from accounts.selectors import rates_table
 from campaigns.forms import ComposeForm
+from campaigns.lifecycle import campaign_create
 from campaigns.phone import InvalidNumber, normalize_number
 from campaigns.preview import (
     RecipientCount,
@@ -42,6 +43,7 @@ def _compose_context(request: HttpRequest) -> dict[str, Any]:
             account,
             numbers=form.cleaned_data["recipients"],
             all_contacts=form.cleaned_data["all_contacts"],
+            lists=form.cleaned_data["lists"],
         )
     else:
         # Keep previewing the text while another field (a number, the sender) is wrong.
@@ -58,10 +60,30 @@ def _compose_context(request: HttpRequest) -> dict[str, Any]:
 def compose(request: HttpRequest) -> HttpResponse:
     """The page. As the user types, htmx posts here and gets the right-hand panel only;
     without JavaScript the Preview button posts here and gets the whole page. A
-    replacement button gets the whole page too: it changes the text area as well."""
+    replacement button gets the whole page too: it changes the text area as well.
+    "Save and review" saves a draft campaign and opens its review page."""
+    context = _compose_context(request)
+    form = context["form"]
+    if request.method == "POST" and request.POST.get("action") == "save" and form.is_valid():
+        form.clean_for_campaign()
+        if form.is_valid():
+            data = form.cleaned_data
+            campaign = campaign_create(
+                account=request.account,  # type: ignore[attr-defined]
+                name=data["name"].strip(),
+                text=data["text"],
+                sender_id=data["sender_id"],
+                lists=data["lists"],
+                all_contacts=data["all_contacts"],
+                numbers=data["recipients"],
+                add_stop_mention=form.requested_mention(),
+                scheduled_at=data["send_at"],
+                created_by=request.user,
+            )
+            return redirect("campaign-detail", pk=campaign.pk)
     partial = request.htmx and "replace" not in request.POST  # type: ignore[attr-defined]
     template = "campaigns/_compose_preview.html" if partial else "campaigns/compose.html"
-    return render(request, template, _compose_context(request))
+    return render(request, template, context)
 
 
 def _payload(request: HttpRequest) -> dict[str, Any]:

@@ -14,3 +14,13 @@ class DuplicateContact(DomainError):
             _("A contact with the number %(number)s already exists.") % {"number": phone_number},
             phone_number=phone_number,
         )
+
+
+class CampaignError(DomainError):
+    """A campaign cannot do what was asked; `code` says why (not_draft, no_recipients…)."""
+
+    http_status = 409
+
+    def __init__(self, message: str, *, code: str, **details: object) -> None:
+        super().__init__(message, **details)
+        self.code = code

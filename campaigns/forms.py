@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
-from campaigns.models import ConsentBasis
+from campaigns.models import ConsentBasis, ContactList
 from campaigns.phone import InvalidNumber, NormalizedNumber, normalize_number
 from campaigns.validators import sender_id_validator
 
@@ -73,7 +76,25 @@ class ComposeForm(forms.Form):
         ),
     )
     all_contacts = forms.BooleanField(label=_("All my contacts"), required=False)
+    lists = forms.ModelMultipleChoiceField(
+        label=_("Contact lists"),
+        queryset=ContactList.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
     add_stop_mention = forms.BooleanField(label=_("Add STOP mention"), required=False)
+    name = forms.CharField(
+        label=_("Campaign name"),
+        required=False,
+        max_length=120,
+        help_text=_("For you only; recipients never see it."),
+    )
+    send_at = forms.DateTimeField(
+        label=_("Send at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Leave empty to send as soon as you launch. Your account's time zone."),
+    )
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         initial = kwargs.setdefault("initial", {})
@@ -81,6 +102,7 @@ class ComposeForm(forms.Form):
         initial.setdefault("add_stop_mention", account.add_stop_mention)
         super().__init__(*args, **kwargs)
         self.account = account
+        self.fields["lists"].queryset = ContactList.objects.filter(account=account)
         if account.stop_mention_locked:
             # A disabled field ignores whatever is posted: the mention stays on.
             field = self.fields["add_stop_mention"]
@@ -118,6 +140,28 @@ class ComposeForm(forms.Form):
         if problems:
             raise forms.ValidationError(problems)
         return numbers
+
+    def clean_send_at(self) -> datetime | None:
+        value: datetime | None = self.cleaned_data["send_at"]
+        if value is None:
+            return None
+        zone = zoneinfo.ZoneInfo(self.account.timezone)
+        value = value.replace(tzinfo=zone) if timezone.is_naive(value) else value
+        if value < timezone.now() - timedelta(minutes=1):
+            raise forms.ValidationError(_("This time is in the past."), code="past")
+        return value
+
+    def clean_for_campaign(self) -> None:
+        """What saving as a campaign needs beyond a preview: a name, a text, recipients."""
+        data = self.cleaned_data
+        if not data.get("name", "").strip():
+            self.add_error("name", _("Give the campaign a name."))
+        if not data.get("text", "").strip():
+            self.add_error("text", _("Write the message."))
+        if not (data.get("recipients") or data.get("all_contacts") or data.get("lists")):
+            self.add_error(
+                None, _("Choose recipients: a contact list, all your contacts or typed numbers.")
+            )
 
     def requested_mention(self) -> bool:
         """The STOP box as sent (the account default when the form did not validate)."""

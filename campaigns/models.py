@@ -156,3 +156,179 @@ class ImportRejection(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Campaign(models.Model):
+    """One text sent to a set of recipients, now or at a set time.
+
+    Life::
+
+        draft ── launch ──> scheduled ── tick at `scheduled_at` ──> sending ──> completed
+                  │                                                   │  ^
+                  └── (send now) ───────────────────────────────────> │  │ resume
+                                                        pause ──> paused ┘
+        scheduled / sending / paused ── cancel ──> cancelled (unsent messages refunded)
+
+    Launching fixes the recipients, writes one message row each with its exact text and
+    cost, and debits the total once: a scheduled campaign has its credits reserved.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=120)
+    sender_id = models.CharField(_("sender ID"), max_length=15, blank=True)
+    text = models.TextField(_("message"))
+    lists = models.ManyToManyField(
+        ContactList, related_name="campaigns", blank=True, verbose_name=_("lists")
+    )
+    all_contacts = models.BooleanField(_("all contacts"), default=False)
+    # Numbers typed on the compose page: [["+33612345678", "FR"], ...]
+    numbers = models.JSONField(_("typed numbers"), default=list, blank=True)
+    # What the sender asked for this send; a Marketing account gets the mention anyway.
+    add_stop_mention = models.BooleanField(_("add STOP mention"), default=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    launched_at = models.DateTimeField(_("launched"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    # Figures fixed at launch.
+    recipient_count = models.PositiveIntegerField(_("recipients"), default=0)
+    excluded_count = models.PositiveIntegerField(_("left out (Blacklist)"), default=0)
+    no_consent_count = models.PositiveIntegerField(_("without recorded consent"), default=0)
+    credits = models.PositiveBigIntegerField(_("credits debited"), default=0)
+    # When the French part waits for the legal sending hours (Marketing accounts).
+    french_not_before = models.DateTimeField(_("French messages from"), null=True, blank=True)
+    # The last time a dispatch task worked on it: the tick restarts a stalled campaign.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "scheduled_at"], name="campaigns_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == CampaignStatus.DRAFT
+
+    @property
+    def can_pause(self) -> bool:
+        return self.status in {CampaignStatus.SENDING, CampaignStatus.SCHEDULED}
+
+    @property
+    def can_resume(self) -> bool:
+        return self.status == CampaignStatus.PAUSED
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in {
+            CampaignStatus.SCHEDULED,
+            CampaignStatus.SENDING,
+            CampaignStatus.PAUSED,
+        }
+
+
+class MessageState(models.TextChoices):
+    """One message's life. Only `queued` rows can be claimed, and a claim is one UPDATE,
+    so a duplicated or retried dispatch task never hands a message to the gateway twice.
+
+    queued ──claim──> sending ──gateway accepts──> sent ──DLR──> delivered | failed
+      │                  ├──gateway rejects──> failed (refunded)
+      │                  └──number blacklisted since launch──> skipped (refunded)
+      └──campaign cancelled──> cancelled (refunded)
+    """
+
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Being handed to the gateway")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped (Blacklist)")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Message(models.Model):
+    """One SMS to one number, with exactly the text and the cost it had at launch."""
+
+    id = models.BigAutoField(primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="messages")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
+    phone_number = models.CharField(_("phone number"), max_length=16)
+    region = models.CharField(_("country"), max_length=2)
+    sender_id = models.CharField(_("sender ID"), max_length=15, blank=True)
+    text = models.TextField(_("text sent"))
+    ucs2 = models.BooleanField(_("UCS-2"), default=False)
+    segments = models.PositiveSmallIntegerField(_("SMS"))
+    credits = models.PositiveIntegerField(_("credits"))
+    marketing = models.BooleanField(_("marketing"), default=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=MessageState.choices, default=MessageState.QUEUED
+    )
+    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    claim = models.CharField(max_length=40, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    gateway = models.CharField(_("gateway"), max_length=20, blank=True)
+    gateway_id = models.CharField(_("gateway id"), max_length=64, blank=True)
+    error = models.CharField(_("error"), max_length=255, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    report = models.CharField(_("last delivery report"), max_length=20, blank=True)
+    report_at = models.DateTimeField(_("report received"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["id"]
+        # Claims take the next queued rows of a campaign in id order; progress counts
+        # by state: both read this one index.
+        indexes = [models.Index(fields=["campaign", "state", "id"], name="messages_by_state")]
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} ({self.state})"
+
+
+class DeliveryReport(models.Model):
+    """Every delivery report a gateway sent us, as received, matched or not.
+
+    `message` is empty when the id was unknown: kept for support, never a crash.
+    """
+
+    gateway = models.CharField(_("gateway"), max_length=20)
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    message_ref = models.CharField(_("message id as received"), max_length=64)
+    status = models.CharField(_("status"), max_length=20)
+    raw_status = models.CharField(_("gateway status"), max_length=20)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("delivery report")
+        verbose_name_plural = _("delivery reports")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.message_ref}: {self.status}"

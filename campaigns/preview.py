@@ -8,15 +8,16 @@ The compose page, its JSON endpoint and `manage.py preview_sms` all go through h
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
 from accounts.models import Account
 from accounts.selectors import rate_for_region, rates_table
-from campaigns.models import Contact
+from campaigns.models import Contact, ContactList
 from campaigns.phone import NormalizedNumber
 from campaigns.text import Composition, StopRules, compose_for, mention_applies
 from campaigns.text.mention import FRENCH_REGION
@@ -79,13 +80,27 @@ class RecipientCount:
 
 
 def count_recipients(
-    account: Account, *, numbers: list[NormalizedNumber], all_contacts: bool
+    account: Account,
+    *,
+    numbers: list[NormalizedNumber],
+    all_contacts: bool,
+    lists: Iterable[ContactList] = (),
 ) -> RecipientCount:
-    """Regions of the typed numbers and, if chosen, of every contact, each number once."""
+    """Regions of the typed numbers and of the chosen contacts (all, or those of the
+    lists), each number once."""
     counts: Counter[str] = Counter()
     typed = {number.e164: number.region for number in numbers}
-    if all_contacts:
+    list_ids = [item.pk for item in lists]
+    if all_contacts or list_ids:
         contacts = Contact.objects.filter(account=account)
+        if not all_contacts:
+            contacts = contacts.filter(
+                Exists(
+                    Contact.lists.through.objects.filter(
+                        contact_id=OuterRef("pk"), contactlist_id__in=list_ids
+                    )
+                )
+            )
         for row in contacts.values("region").order_by().annotate(n=Count("id")):
             counts[row["region"]] += row["n"]
         known = set(contacts.filter(phone_number__in=typed).values_list("phone_number", flat=True))

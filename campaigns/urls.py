@@ -2,10 +2,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from campaigns import compose_views, import_views, views
+from campaigns import campaign_views, compose_views, import_views, views
 
 urlpatterns = [
+    path("campaigns/", campaign_views.campaigns_index, name="campaign-list"),
     path("campaigns/new/", compose_views.compose, name="compose"),
+    path("campaigns/<int:pk>/", campaign_views.campaign_detail, name="campaign-detail"),
+    path("campaigns/<int:pk>/launch/", campaign_views.campaign_launch, name="campaign-launch"),
+    path("campaigns/<int:pk>/pause/", campaign_views.campaign_pause, name="campaign-pause"),
+    path("campaigns/<int:pk>/resume/", campaign_views.campaign_resume, name="campaign-resume"),
+    path("campaigns/<int:pk>/cancel/", campaign_views.campaign_cancel, name="campaign-cancel"),
+    path("campaigns/<int:pk>/delete/", campaign_views.campaign_delete, name="campaign-delete"),
+    path("outbox/", campaign_views.outbox, name="outbox"),
     path("campaigns/preview.json", compose_views.preview_json, name="preview-json"),
     path("contacts/", views.contact_list, name="contact-list"),
     path("contacts/import/", import_views.import_upload, name="import-upload"),

@@ -51,6 +51,19 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return number
 
 
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} must be at least {minimum}.")
+    return number
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -186,7 +199,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_DEFAULT_QUEUE = "sms"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# The tick starts scheduled campaigns, restarts stalled ones (a crashed worker's claims
+# are released after SMS_CLAIM_TIMEOUT) and wakes campaigns waiting for sending hours.
+SMS_TICK_SECONDS = env_float("SMS_TICK_SECONDS", 10.0, minimum=1.0)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "campaigns-tick": {"task": "campaigns.tick", "schedule": SMS_TICK_SECONDS},
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- The SMS platform -----------------------------------------------------------------
@@ -207,6 +225,26 @@ if SMS_GATEWAY not in {"local", "kannel"}:
 KANNEL_SENDSMS_URL = env_str("KANNEL_SENDSMS_URL", "http://127.0.0.1:13013/cgi-bin/sendsms")
 KANNEL_USERNAME = env_str("KANNEL_USERNAME", "")
 KANNEL_PASSWORD = env_str("KANNEL_PASSWORD", "")
+# Kannel calls the delivery-report webhook with this secret in the URL; anything else
+# is refused. Required (check smsplatform.E002) when SMS_GATEWAY=kannel and DEBUG is off.
+KANNEL_REPORT_SECRET = env_str("KANNEL_REPORT_SECRET", "")
+KANNEL_MAX_PER_SECOND = env_float("KANNEL_MAX_PER_SECOND", 0.0)  # per worker process, 0: none
+KANNEL_CONNECTIONS = env_int("KANNEL_CONNECTIONS", 16, minimum=1)
+# How the gateway reaches this platform (delivery reports): scheme, host and port.
+SMS_PUBLIC_URL = env_str("SMS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The local gateway: its rate limit, and its simulated delivery reports.
+SMS_LOCAL_MAX_PER_SECOND = env_float("SMS_LOCAL_MAX_PER_SECOND", 0.0)
+SMS_LOCAL_REPORTS = env_bool("SMS_LOCAL_REPORTS", True)
+SMS_LOCAL_REPORT_DELAY = env_float("SMS_LOCAL_REPORT_DELAY", 2.0)
+# Dispatch: messages per claim, dispatch tasks per campaign, how long one task works
+# before handing over to a fresh one, and when a claim is considered abandoned.
+SMS_DISPATCH_BATCH = env_int("SMS_DISPATCH_BATCH", 1000, minimum=1)
+SMS_DISPATCH_PARALLEL = env_int("SMS_DISPATCH_PARALLEL", 2, minimum=1)
+SMS_DISPATCH_TASK_SECONDS = env_float("SMS_DISPATCH_TASK_SECONDS", 30.0, minimum=1.0)
+SMS_CLAIM_TIMEOUT = env_int("SMS_CLAIM_TIMEOUT", 300, minimum=30)
+# When a Marketing account's messages may reach French numbers (Europe/Paris time),
+# never on Sundays and French public holidays. Sources differ on the evening limit.
+SMS_FRENCH_SENDING_HOURS = env_str("SMS_FRENCH_SENDING_HOURS", "Mon-Sat 08:00-20:00")
 # Credits given to a new account's owner by seed_demo; real accounts buy theirs.
 SMS_DEMO_CREDITS = env_int("SMS_DEMO_CREDITS", 1000, minimum=0)
 

@@ -39,3 +39,22 @@ def enqueue(task: Any, *args: Any) -> None:
             task.apply(args=args, throw=True)
 
     transaction.on_commit(start)
+
+
+def enqueue_later(task: Any, delay: float, *args: Any) -> None:
+    """Run `task(*args)` about `delay` seconds after the current transaction commits.
+
+    Inline in tests (no delay): a test sees the effect at once.
+    """
+
+    def start() -> None:
+        if not settings.CELERY_TASK_ALWAYS_EAGER:
+            task.apply_async(args=args, countdown=delay)
+        elif settings.SMS_TASKS_IN_THREAD:
+            timer = threading.Timer(delay, _run_in_thread, args=(task, args))
+            timer.daemon = True
+            timer.start()
+        else:
+            task.apply(args=args, throw=True)
+
+    transaction.on_commit(start)

@@ -1,0 +1,254 @@
+"""Handing a campaign's messages to the gateway, a batch at a time.
+
+A batch is claimed by one UPDATE that moves up to SMS_DISPATCH_BATCH `queued` rows to
+`sending` under a fresh claim token. Two tasks can never claim the same row (PostgreSQL
+skips rows another claim holds; SQLite serialises writers), so a duplicated or retried
+dispatch task cannot hand a message to the gateway twice: the row's state says it was
+taken. Then, in order:
+
+1. numbers blacklisted since the launch are set `skipped` and their credits refunded;
+2. the rest go to the gateway; accepted rows become `sent` with the gateway's id,
+   rejected ones `failed` with the reason, refunded;
+3. when no queued or claimed row is left, the campaign is `completed`.
+
+A worker that dies between claim and step 2 leaves `sending` rows behind: the tick
+releases claims older than SMS_CLAIM_TIMEOUT back to `queued`. Each step is a few
+set-based statements per batch, never one per message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, Q, Sum
+from django.utils import timezone
+
+from accounts.models import EntryKind
+from accounts.services import credits_add
+from blacklist.models import BlacklistEntry
+from campaigns.gateways import OutgoingSms, SendResult, get_gateway
+from campaigns.models import Campaign, CampaignStatus, Message, MessageState
+
+MESSAGE_TABLE = Message._meta.db_table
+SKIPPED_REASON = "number on the Blacklist since the launch"
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    refunded: int = 0
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    phone_number: str
+    sender_id: str
+    text: str
+    ucs2: bool
+    credits: int
+
+
+def _claim(campaign: Campaign, token: str, now: datetime, size: int) -> list[_Claimed]:
+    """Take up to `size` due queued rows of a sending campaign, in id order."""
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {MESSAGE_TABLE} SET state = %s, claim = %s, claimed_at = %s "  # noqa: S608
+        f"WHERE id IN (SELECT id FROM {MESSAGE_TABLE} "
+        "WHERE campaign_id = %s AND state = %s AND (not_before IS NULL OR not_before <= %s) "
+        f"ORDER BY id LIMIT %s{skip_locked}) "
+        "RETURNING id, phone_number, sender_id, text, ucs2, credits"
+    )
+    params = [MessageState.SENDING, token, now, campaign.pk, MessageState.QUEUED, now, size]
+    with transaction.atomic():
+        # The campaign's row lock orders claims against pause and cancel: a cancel either
+        # sees this claim's rows as taken or this claim sees the campaign cancelled.
+        status = (
+            Campaign.objects.select_for_update(no_key=True)
+            .filter(pk=campaign.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status != CampaignStatus.SENDING:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    return sorted((_Claimed(*row) for row in rows), key=lambda row: row.id)
+
+
+def _set_sent(token: str, gateway: str, results: list[SendResult], now: datetime) -> int:
+    if not results:
+        return 0
+    values = ", ".join(["(%s, %s)"] * len(results))
+    params: list[object] = []
+    for result in results:
+        params += [result.message_id, result.gateway_id]
+    sql = (
+        f"WITH v(mid, gid) AS (VALUES {values}) "  # noqa: S608
+        # A delivery report may have overtaken this batch (see campaigns.reports): the
+        # state then follows the report already on the row.
+        f"UPDATE {MESSAGE_TABLE} SET state = CASE WHEN report = 'delivered' THEN %s "
+        "WHEN report IN ('failed', 'rejected') THEN %s ELSE %s END, "
+        "gateway = %s, gateway_id = v.gid, sent_at = %s "
+        f"FROM v WHERE {MESSAGE_TABLE}.id = v.mid AND claim = %s AND state = %s"
+    )
+    states = [MessageState.DELIVERED, MessageState.FAILED, MessageState.SENT]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *states, gateway, now, token, MessageState.SENDING])
+        return cursor.rowcount
+
+
+def _set_failed(token: str, gateway: str, results: list[SendResult], now: datetime) -> int:
+    if not results:
+        return 0
+    values = ", ".join(["(%s, %s)"] * len(results))
+    params: list[object] = []
+    for result in results:
+        params += [result.message_id, result.error[:255]]
+    sql = (
+        f"WITH v(mid, reason) AS (VALUES {values}) "  # noqa: S608
+        f"UPDATE {MESSAGE_TABLE} SET state = %s, gateway = %s, error = v.reason, report_at = %s "
+        f"FROM v WHERE {MESSAGE_TABLE}.id = v.mid AND claim = %s AND state = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [*params, MessageState.FAILED, gateway, now, token, MessageState.SENDING]
+        )
+        return cursor.rowcount
+
+
+def _refund(campaign: Campaign, rows: list[_Claimed], reference: str, note: str) -> int:
+    amount = sum(row.credits for row in rows)
+    if amount:
+        credits_add(
+            account=campaign.account,
+            amount=amount,
+            kind=EntryKind.REFUND,
+            reference=reference,
+            note=note,
+        )
+    return amount
+
+
+def send_next_batch(campaign: Campaign, *, size: int | None = None) -> BatchOutcome:
+    """Claim, check, send and record one batch of `campaign`. Safe to run concurrently."""
+    size = size or settings.SMS_DISPATCH_BATCH
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    claimed = _claim(campaign, token, now, size)
+    if not claimed:
+        return BatchOutcome()
+    refunded = 0
+
+    # 1. A STOP that arrived since the launch wins over the campaign.
+    blacklisted = set(
+        BlacklistEntry.objects.filter(
+            account_id=campaign.account_id,
+            phone_number__in=[row.phone_number for row in claimed],
+        ).values_list("phone_number", flat=True)
+    )
+    skipped = [row for row in claimed if row.phone_number in blacklisted]
+    if skipped:
+        with transaction.atomic():
+            Message.objects.filter(
+                id__in=[row.id for row in skipped], claim=token, state=MessageState.SENDING
+            ).update(state=MessageState.SKIPPED, error=SKIPPED_REASON, report_at=now)
+            refunded += _refund(
+                campaign,
+                skipped,
+                f"campaign:{campaign.pk}:skipped:{token}",
+                f"{len(skipped)} messages skipped: numbers on the Blacklist since the launch",
+            )
+    to_send = [row for row in claimed if row.phone_number not in blacklisted]
+
+    # 2. The gateway.
+    gateway = get_gateway()
+    results = gateway.send_batch(
+        [
+            OutgoingSms(
+                message_id=row.id,
+                to=row.phone_number,
+                sender=row.sender_id,
+                text=row.text,
+                ucs2=row.ucs2,
+            )
+            for row in to_send
+        ]
+    )
+    accepted = [result for result in results if result.accepted]
+    rejected = [result for result in results if not result.accepted]
+    done = timezone.now()
+    with transaction.atomic():
+        sent = _set_sent(token, gateway.name, accepted, done)
+        failed = _set_failed(token, gateway.name, rejected, done)
+        if rejected:
+            rejected_ids = {result.message_id for result in rejected}
+            refunded += _refund(
+                campaign,
+                [row for row in to_send if row.id in rejected_ids],
+                f"campaign:{campaign.pk}:rejected:{token}",
+                f"{len(rejected)} messages refused by the gateway",
+            )
+        Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=done)
+    gateway.after_accepted([result.message_id for result in accepted])
+    complete_if_done(campaign)
+    return BatchOutcome(
+        claimed=len(claimed), sent=sent, failed=failed, skipped=len(skipped), refunded=refunded
+    )
+
+
+def _unfinished(campaign_id: int) -> Q:
+    return Q(campaign_id=campaign_id, state__in=[MessageState.QUEUED, MessageState.SENDING])
+
+
+def complete_if_done(campaign: Campaign) -> bool:
+    """Mark a sending campaign completed once every message has left the queue."""
+    return bool(
+        Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING)
+        .exclude(Exists(Message.objects.filter(_unfinished(campaign.pk))))
+        .update(status=CampaignStatus.COMPLETED, completed_at=timezone.now())
+    )
+
+
+def has_due_messages(campaign: Campaign, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return Message.objects.filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now),
+        campaign_id=campaign.pk,
+        state=MessageState.QUEUED,
+    ).exists()
+
+
+def release_abandoned_claims(campaign: Campaign, *, older_than: timedelta) -> int:
+    """Put back rows a dead worker claimed and never recorded (the tick calls this)."""
+    cutoff = timezone.now() - older_than
+    return Message.objects.filter(
+        campaign_id=campaign.pk, state=MessageState.SENDING, claimed_at__lt=cutoff
+    ).update(state=MessageState.QUEUED, claim="", claimed_at=None)
+
+
+def cancel_unsent(campaign: Campaign) -> int:
+    """Cancel the queued messages of a campaign being cancelled and refund them.
+
+    Runs in the caller's transaction, which holds the campaign's row lock: claims wait.
+    """
+    queued = Message.objects.filter(campaign_id=campaign.pk, state=MessageState.QUEUED)
+    amount = queued.aggregate(total=Sum("credits"))["total"] or 0
+    count = queued.update(state=MessageState.CANCELLED, report_at=timezone.now())
+    if amount:
+        credits_add(
+            account=campaign.account,
+            amount=amount,
+            kind=EntryKind.REFUND,
+            reference=f"campaign:{campaign.pk}:cancel",
+            note=f"{count} messages cancelled",
+        )
+    return amount
