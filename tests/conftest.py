@@ -44,6 +44,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             _missing_service(
                 "needs PostgreSQL: set DATABASE_URL=postgres://… (running on " + engine + ")"
             )
+    if item.get_closest_marker("kannel"):
+        from tests.kannel_harness import KannelMissing, require_binaries
+
+        try:
+            require_binaries()
+        except KannelMissing as error:
+            _missing_service(str(error))
     if item.get_closest_marker("redis") and not redis_available():
         _missing_service(f"needs Redis at {REDIS_TEST_URL}")
 
