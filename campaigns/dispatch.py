@@ -40,6 +40,7 @@ SKIPPED_REASON = "number on the Blacklist since the launch"
 @dataclass(frozen=True)
 class BatchOutcome:
     claimed: int = 0
+    last_id: int = 0  # the cursor for the next claim of the same task
     sent: int = 0
     failed: int = 0
     skipped: int = 0
@@ -56,17 +57,31 @@ class _Claimed:
     credits: int
 
 
-def _claim(campaign: Campaign, token: str, now: datetime, size: int) -> list[_Claimed]:
-    """Take up to `size` due queued rows of a sending campaign, in id order."""
+def _claim(
+    campaign: Campaign, token: str, now: datetime, size: int, after_id: int
+) -> list[_Claimed]:
+    """Take up to `size` due queued rows of a sending campaign, in id order after
+    `after_id` (the task's cursor: the index entries of rows already claimed stay until
+    vacuum, and seeking past them keeps every claim as fast as the first)."""
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     sql = (
         f"UPDATE {MESSAGE_TABLE} SET state = %s, claim = %s, claimed_at = %s "  # noqa: S608
         f"WHERE id IN (SELECT id FROM {MESSAGE_TABLE} "
-        "WHERE campaign_id = %s AND state = %s AND (not_before IS NULL OR not_before <= %s) "
+        "WHERE campaign_id = %s AND state = %s AND id > %s "
+        "AND (not_before IS NULL OR not_before <= %s) "
         f"ORDER BY id LIMIT %s{skip_locked}) "
         "RETURNING id, phone_number, sender_id, text, ucs2, credits"
     )
-    params = [MessageState.SENDING, token, now, campaign.pk, MessageState.QUEUED, now, size]
+    params = [
+        MessageState.SENDING,
+        token,
+        now,
+        campaign.pk,
+        MessageState.QUEUED,
+        after_id,
+        now,
+        size,
+    ]
     with transaction.atomic():
         # The campaign's row lock orders claims against pause and cancel: a cancel either
         # sees this claim's rows as taken or this claim sees the campaign cancelled.
@@ -84,44 +99,62 @@ def _claim(campaign: Campaign, token: str, now: datetime, size: int) -> list[_Cl
     return sorted((_Claimed(*row) for row in rows), key=lambda row: row.id)
 
 
+def _update_from_pairs(
+    assignments: str, values: list, pairs: list[tuple[int, str]], token: str
+) -> tuple[str, list]:
+    """UPDATE the claimed rows whose ids are in `pairs`, setting `v.value` per row.
+
+    PostgreSQL joins on unnest() of two arrays: the planner then reads each row by
+    primary key (a VALUES list can get a nested loop that rescans it for every row).
+    SQLite joins on a VALUES common table expression.
+    """
+    where = [token, MessageState.SENDING]
+    if connection.vendor == "postgresql":
+        arrays = [[pair[0] for pair in pairs], [pair[1] for pair in pairs]]
+        source = "unnest(%s::bigint[], %s::varchar[]) AS v(mid, value)"
+        prefix = ""
+        params = [*values, *arrays, *where]
+    else:
+        rows = ", ".join(["(%s, %s)"] * len(pairs))
+        prefix = f"WITH v(mid, value) AS (VALUES {rows}) "
+        source = "v"
+        params = [*(item for pair in pairs for item in pair), *values, *where]
+    sql = (
+        f"{prefix}UPDATE {MESSAGE_TABLE} SET {assignments} "  # noqa: S608
+        f"FROM {source} WHERE {MESSAGE_TABLE}.id = v.mid AND claim = %s AND state = %s"
+    )
+    return sql, params
+
+
 def _set_sent(token: str, gateway: str, results: list[SendResult], now: datetime) -> int:
     if not results:
         return 0
-    values = ", ".join(["(%s, %s)"] * len(results))
-    params: list[object] = []
-    for result in results:
-        params += [result.message_id, result.gateway_id]
-    sql = (
-        f"WITH v(mid, gid) AS (VALUES {values}) "  # noqa: S608
-        # A delivery report may have overtaken this batch (see campaigns.reports): the
-        # state then follows the report already on the row.
-        f"UPDATE {MESSAGE_TABLE} SET state = CASE WHEN report = 'delivered' THEN %s "
+    # A delivery report may have overtaken this batch (see campaigns.reports): the
+    # state then follows the report already on the row.
+    sql, params = _update_from_pairs(
+        "state = CASE WHEN report = 'delivered' THEN %s "
         "WHEN report IN ('failed', 'rejected') THEN %s ELSE %s END, "
-        "gateway = %s, gateway_id = v.gid, sent_at = %s "
-        f"FROM v WHERE {MESSAGE_TABLE}.id = v.mid AND claim = %s AND state = %s"
+        "gateway = %s, gateway_id = v.value, sent_at = %s",
+        [MessageState.DELIVERED, MessageState.FAILED, MessageState.SENT, gateway, now],
+        [(result.message_id, result.gateway_id) for result in results],
+        token,
     )
-    states = [MessageState.DELIVERED, MessageState.FAILED, MessageState.SENT]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *states, gateway, now, token, MessageState.SENDING])
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
 def _set_failed(token: str, gateway: str, results: list[SendResult], now: datetime) -> int:
     if not results:
         return 0
-    values = ", ".join(["(%s, %s)"] * len(results))
-    params: list[object] = []
-    for result in results:
-        params += [result.message_id, result.error[:255]]
-    sql = (
-        f"WITH v(mid, reason) AS (VALUES {values}) "  # noqa: S608
-        f"UPDATE {MESSAGE_TABLE} SET state = %s, gateway = %s, error = v.reason, report_at = %s "
-        f"FROM v WHERE {MESSAGE_TABLE}.id = v.mid AND claim = %s AND state = %s"
+    sql, params = _update_from_pairs(
+        "state = %s, gateway = %s, error = v.value, report_at = %s",
+        [MessageState.FAILED, gateway, now],
+        [(result.message_id, result.error[:255]) for result in results],
+        token,
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [*params, MessageState.FAILED, gateway, now, token, MessageState.SENDING]
-        )
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
@@ -138,12 +171,17 @@ def _refund(campaign: Campaign, rows: list[_Claimed], reference: str, note: str)
     return amount
 
 
-def send_next_batch(campaign: Campaign, *, size: int | None = None) -> BatchOutcome:
-    """Claim, check, send and record one batch of `campaign`. Safe to run concurrently."""
+def send_next_batch(
+    campaign: Campaign, *, size: int | None = None, after_id: int = 0
+) -> BatchOutcome:
+    """Claim, check, send and record one batch of `campaign`. Safe to run concurrently.
+
+    `after_id` is the `last_id` of the previous batch of the same task (0 to start).
+    """
     size = size or settings.SMS_DISPATCH_BATCH
     token = uuid.uuid4().hex
     now = timezone.now()
-    claimed = _claim(campaign, token, now, size)
+    claimed = _claim(campaign, token, now, size, after_id)
     if not claimed:
         return BatchOutcome()
     refunded = 0
@@ -197,11 +235,16 @@ def send_next_batch(campaign: Campaign, *, size: int | None = None) -> BatchOutc
                 f"campaign:{campaign.pk}:rejected:{token}",
                 f"{len(rejected)} messages refused by the gateway",
             )
-        Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=done)
     gateway.after_accepted([result.message_id for result in accepted])
-    complete_if_done(campaign)
+    if len(claimed) < size:
+        complete_if_done(campaign)  # the last batch: nothing was left to claim
     return BatchOutcome(
-        claimed=len(claimed), sent=sent, failed=failed, skipped=len(skipped), refunded=refunded
+        claimed=len(claimed),
+        last_id=claimed[-1].id,
+        sent=sent,
+        failed=failed,
+        skipped=len(skipped),
+        refunded=refunded,
     )
 
 
@@ -216,6 +259,10 @@ def complete_if_done(campaign: Campaign) -> bool:
         .exclude(Exists(Message.objects.filter(_unfinished(campaign.pk))))
         .update(status=CampaignStatus.COMPLETED, completed_at=timezone.now())
     )
+
+
+def note_activity(campaign: Campaign) -> None:
+    Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=timezone.now())
 
 
 def has_due_messages(campaign: Campaign, now: datetime | None = None) -> bool:

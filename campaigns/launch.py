@@ -363,6 +363,10 @@ def launch_campaign(campaign: Campaign, *, now: datetime | None = None) -> Launc
         locked.credits = plan.credits
         locked.french_not_before = plan.french_not_before if plan.french else None
         locked.save()
+        if connection.vendor == "postgresql":
+            # Fresh statistics for the claims' plans after a bulk load.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Message._meta.db_table}")
         if not scheduled:
             start_dispatch(locked.pk)
     campaign.refresh_from_db()

@@ -15,6 +15,8 @@ from django.conf import settings
 from campaigns.imports import import_run
 from smsplatform.tasks import enqueue
 
+ACTIVITY_EVERY_SECONDS = 5.0
+
 
 @shared_task(name="campaigns.import_contacts")
 def import_contacts(contact_import_id: int) -> None:
@@ -38,13 +40,23 @@ def dispatch_campaign(campaign_id: int) -> int:
     campaign = Campaign.objects.select_related("account").filter(pk=campaign_id).first()
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return 0
+    from campaigns.dispatch import complete_if_done, note_activity
+
     deadline = time.monotonic() + settings.SMS_DISPATCH_TASK_SECONDS
     handed = 0
+    noted = 0.0
+    cursor = 0
     while True:
-        outcome = send_next_batch(campaign)
+        outcome = send_next_batch(campaign, after_id=cursor)
+        cursor = outcome.last_id
         handed += outcome.claimed
         if not outcome.claimed:
+            complete_if_done(campaign)
             return handed
+        if time.monotonic() - noted > ACTIVITY_EVERY_SECONDS:
+            # The tick restarts campaigns without activity: say we are alive, not per batch.
+            note_activity(campaign)
+            noted = time.monotonic()
         if not settings.CELERY_TASK_ALWAYS_EAGER and time.monotonic() > deadline:
             dispatch_campaign.delay(campaign_id)
             return handed

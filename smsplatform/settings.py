@@ -230,6 +230,8 @@ KANNEL_PASSWORD = env_str("KANNEL_PASSWORD", "")
 KANNEL_REPORT_SECRET = env_str("KANNEL_REPORT_SECRET", "")
 KANNEL_MAX_PER_SECOND = env_float("KANNEL_MAX_PER_SECOND", 0.0)  # per worker process, 0: none
 KANNEL_CONNECTIONS = env_int("KANNEL_CONNECTIONS", 16, minimum=1)
+# Which delivery reports to ask for: 31 is all of them; 0 asks for none (benchmarks).
+KANNEL_DLR_MASK = env_int("KANNEL_DLR_MASK", 31, minimum=0)
 # How the gateway reaches this platform (delivery reports): scheme, host and port.
 SMS_PUBLIC_URL = env_str("SMS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # The local gateway: its rate limit, and its simulated delivery reports.

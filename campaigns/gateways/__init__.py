@@ -32,6 +32,7 @@ def get_gateway(name: str | None = None) -> Gateway:
             report_url=report_url(),
             max_per_second=settings.KANNEL_MAX_PER_SECOND,
             connections=settings.KANNEL_CONNECTIONS,
+            dlr_mask=settings.KANNEL_DLR_MASK,
         )
     from campaigns.gateways.local import LocalGateway
 

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from campaigns.gateways.base import Gateway, OutgoingSms, SendResult
 
 # delivered (1) + undelivered (2) + buffered (4) + SMSC accepted (8) + SMSC rejected (16)
-DLR_MASK = 31
+ALL_REPORTS = 31
 TIMEOUT_SECONDS = 30
 
 
@@ -35,6 +35,7 @@ class KannelGateway(Gateway):
         report_url: str,
         max_per_second: float = 0,
         connections: int = 16,
+        dlr_mask: int = ALL_REPORTS,
     ) -> None:
         super().__init__(max_per_second=max_per_second)
         parts = urlsplit(sendsms_url)
@@ -48,6 +49,7 @@ class KannelGateway(Gateway):
         # "…/webhooks/kannel/dlr/?secret=…": the message id and Kannel's escapes are added.
         self.report_url = report_url
         self.connections = max(1, connections)
+        self.dlr_mask = dlr_mask
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=self.connections, thread_name_prefix="kannel")
 
@@ -61,9 +63,10 @@ class KannelGateway(Gateway):
             "text": sms.text,
             "charset": "UTF-8",
             "coding": "2" if sms.ucs2 else "0",
-            "dlr-mask": str(DLR_MASK),
-            "dlr-url": self.dlr_url(sms.message_id),
         }
+        if self.dlr_mask:
+            params["dlr-mask"] = str(self.dlr_mask)
+            params["dlr-url"] = self.dlr_url(sms.message_id)
         if sms.sender:
             params["from"] = sms.sender
         return urlencode(params, quote_via=quote)

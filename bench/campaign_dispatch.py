@@ -1,0 +1,304 @@
+"""Launch and dispatch speed of a large campaign, on PostgreSQL. Prints figures.
+
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/smsplatform_bench \\
+        python bench/campaign_dispatch.py
+
+Figures printed:
+1. launch of BENCH_RECIPIENTS (default 1,000,000) recipients, 90 % French and 10 %
+   British, local gateway: seconds to compute every text and cost, write the rows
+   (COPY) and debit; peak memory of the launching process;
+2. dispatch to the local gateway by BENCH_WORKERS (default 2) worker processes running
+   the dispatch task: messages/s handed over, peak memory of each worker;
+3. a naive baseline on BENCH_NAIVE (default 20,000) recipients: one ORM save per
+   message at launch, one task per message at dispatch; the ratio to ours;
+4. BENCH_KANNEL (default 20,000) messages through a real Kannel (bearerbox + smsbox +
+   fakesmsc), through the platform's dispatch, beside Kannel's own ceiling measured
+   in the same run by driving its sendsms directly with the same messages and the
+   same HTTP client (16 kept-alive connections).
+
+Delivery reports are off during the measures (local: no simulated reports; Kannel:
+no dlr-mask) so both sides of each comparison do the same work.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "1000000"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+NAIVE = int(os.environ.get("BENCH_NAIVE", "20000"))
+KANNEL = int(os.environ.get("BENCH_KANNEL", "20000"))
+TEXT = "Soldes d'hiver : -30 % sur tout le magasin ce week-end avec le code HIVER30"
+
+
+def setup_django() -> None:
+    url = os.environ.get("BENCH_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        raise SystemExit("Set BENCH_DATABASE_URL=postgres://... (this benchmark is for PostgreSQL)")
+    os.environ["DATABASE_URL"] = url
+    os.environ["DEBUG"] = "false"  # no query log growing in memory
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
+    os.environ["SMS_LOCAL_REPORTS"] = "false"
+    os.environ["KANNEL_DLR_MASK"] = "0"
+    os.environ["SMS_DISPATCH_TASK_SECONDS"] = "3600"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsplatform.settings")
+    import django
+
+    django.setup()
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_contacts(account_id: int, count: int, prefix: str) -> None:
+    """COPY `count` contacts: 90 % French mobiles, 10 % British."""
+    import io
+
+    from django.db import connection
+
+    from campaigns.models import Contact
+
+    buffer = io.StringIO()
+    for index in range(count):
+        if index % 10 == 9:
+            number, region = f"+4474{prefix}{index:07d}", "GB"
+        else:
+            number, region = f"+336{prefix}{index:07d}", "FR"
+        buffer.write(
+            f"{account_id}\t{number}\t{region}\tPrénom{index % 500}\tNom\t{{}}\topt_in\t"
+            "2026-01-01 00:00:00+00\t2026-01-01 00:00:00+00\t2026-01-01 00:00:00+00\n"
+        )
+    buffer.seek(0)
+    columns = (
+        "account_id, phone_number, region, first_name, last_name, fields, consent_basis, "
+        "consent_at, created_at, updated_at"
+    )
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {Contact._meta.db_table} ({columns}) FROM STDIN", buffer)
+
+
+def new_account(slug: str, contacts: int, prefix: str) -> object:
+    from accounts.models import AccountType, EntryKind
+    from accounts.services import account_create, account_switch_type, credits_add
+
+    slug = f"{slug}-{time.time_ns()}"  # a fresh account each run (ledgers are kept)
+    account = account_create(name=slug, slug=slug)
+    # Notification: the benchmark measures speed, not the French sending hours.
+    account_switch_type(
+        account=account, new_type=AccountType.NOTIFICATION, actor=None, reason="benchmark"
+    )
+    credits_add(
+        account=account,
+        amount=10 * contacts + 10,
+        kind=EntryKind.PURCHASE,
+        reference=f"bench:{slug}",
+    )
+    make_contacts(account.pk, contacts, prefix)
+    return account
+
+
+def worker(campaign_id: int, queue: multiprocessing.Queue) -> None:
+    setup_django()
+    from campaigns.tasks import dispatch_campaign
+
+    handed = dispatch_campaign.run(campaign_id)
+    queue.put((handed, peak_mb()))
+
+
+def bench_launch_and_dispatch() -> None:
+    from campaigns.launch import launch_campaign
+    from campaigns.lifecycle import campaign_create
+    from campaigns.models import Campaign, CampaignStatus, Message, MessageState
+
+    print(f"\n== {RECIPIENTS:,} recipients, local gateway, PostgreSQL")
+    start = time.perf_counter()
+    account = new_account("bench-million", RECIPIENTS, "1")
+    print(f"setup: {RECIPIENTS:,} contacts copied in {time.perf_counter() - start:.1f} s")
+
+    campaign = campaign_create(
+        account=account, name="Hiver", text=TEXT, all_contacts=True, add_stop_mention=True
+    )
+    # Launch writes the rows; dispatch is started by hand below, in worker processes.
+    import campaigns.tasks as tasks
+
+    tasks_start = tasks.start_dispatch
+    tasks.start_dispatch = lambda campaign_id: None
+    try:
+        start = time.perf_counter()
+        plan = launch_campaign(campaign)
+        launch_seconds = time.perf_counter() - start
+    finally:
+        tasks.start_dispatch = tasks_start
+    print(
+        f"launch: {plan.recipients:,} messages ({plan.french:,} FR, {plan.international:,} "
+        f"international), {plan.credits:,} credits debited once, in {launch_seconds:.1f} s "
+        f"({plan.recipients / launch_seconds:,.0f} recipients/s); peak memory "
+        f"{peak_mb():.0f} MB"
+    )
+
+    queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=worker, args=(campaign.pk, queue)) for _ in range(WORKERS)]
+    start = time.perf_counter()
+    for process in processes:
+        process.start()
+    results = [queue.get() for _ in processes]
+    for process in processes:
+        process.join()
+    seconds = time.perf_counter() - start
+    handed = sum(count for count, _ in results)
+    sent = Message.objects.filter(campaign=campaign, state=MessageState.SENT).count()
+    status = Campaign.objects.get(pk=campaign.pk).status
+    print(
+        f"dispatch: {handed:,} handed to the local gateway by {WORKERS} workers in "
+        f"{seconds:.1f} s = {handed / seconds:,.0f} messages/s (including the workers' "
+        f"start-up); {sent:,} rows sent; campaign {status}"
+    )
+    print("worker peak memory: " + ", ".join(f"{mb:.0f} MB" for _, mb in results))
+    assert status == CampaignStatus.COMPLETED, status
+    return handed / seconds, launch_seconds / plan.recipients
+
+
+def bench_naive(ours_per_second: float, ours_launch_per_recipient: float) -> None:
+    """One ORM save per message, one task per message: what set-based work replaces."""
+    from celery import shared_task
+
+    from campaigns.gateways import OutgoingSms, get_gateway
+    from campaigns.lifecycle import campaign_create
+    from campaigns.models import Contact, Message, MessageState
+    from campaigns.preview import compose_one
+
+    @shared_task(name="bench.naive_send")
+    def naive_send(message_id: int) -> None:
+        message = Message.objects.get(pk=message_id)
+        result = get_gateway().send_batch(
+            [OutgoingSms(message.pk, message.phone_number, "", message.text, message.ucs2)]
+        )[0]
+        message.state = MessageState.SENT
+        message.gateway_id = result.gateway_id
+        message.save()
+
+    print(f"\n== naive baseline, {NAIVE:,} recipients")
+    account = new_account("bench-naive", NAIVE, "2")
+    campaign = campaign_create(account=account, name="Naive", text=TEXT, all_contacts=True)
+    start = time.perf_counter()
+    ids = []
+    for contact in Contact.objects.filter(account=account).iterator():
+        composition = compose_one(account, TEXT, region=contact.region)
+        message = Message.objects.create(
+            account=account,
+            campaign=campaign,
+            phone_number=contact.phone_number,
+            region=contact.region,
+            text=composition.text_sent,
+            segments=composition.segments,
+            credits=composition.credits,
+        )
+        ids.append(message.pk)
+    launch_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    for message_id in ids:
+        naive_send.apply(args=(message_id,))
+    seconds = time.perf_counter() - start
+    per_second = len(ids) / seconds
+    print(
+        f"naive launch: {len(ids) / launch_seconds:,.0f} recipients/s "
+        f"(ours: {1 / ours_launch_per_recipient:,.0f}/s, "
+        f"×{launch_seconds / len(ids) / ours_launch_per_recipient:.0f})"
+    )
+    print(
+        f"naive dispatch: {per_second:,.0f} messages/s (one process); ours "
+        f"{ours_per_second:,.0f}/s: ×{ours_per_second / per_second:.1f}"
+    )
+
+
+def bench_kannel() -> None:
+    from django.conf import settings
+
+    from campaigns import gateways
+    from campaigns.gateways import OutgoingSms
+    from campaigns.gateways.kannel import KannelGateway
+    from campaigns.launch import launch_campaign
+    from campaigns.lifecycle import campaign_create
+    from campaigns.models import Message, MessageState
+    from tests.kannel_harness import running_kannel
+
+    print(f"\n== Kannel: {KANNEL:,} messages (bearerbox + smsbox + fakesmsc)")
+    workdir = Path(tempfile.mkdtemp(prefix="sms-bench-kannel-"))
+    with running_kannel(workdir, log_level=3) as run:
+        settings.SMS_GATEWAY = "kannel"
+        settings.KANNEL_SENDSMS_URL = run.sendsms_url
+        settings.KANNEL_USERNAME = run.username
+        settings.KANNEL_PASSWORD = run.password
+        gateways.get_gateway.cache_clear()
+
+        direct = KannelGateway(
+            sendsms_url=run.sendsms_url,
+            username=run.username,
+            password=run.password,
+            report_url="",
+            connections=settings.KANNEL_CONNECTIONS,
+            dlr_mask=0,
+        )
+        messages = [
+            OutgoingSms(index, f"+3361{index:08d}", "BOUTIQUE", f"{TEXT} STOP 36034", False)
+            for index in range(KANNEL)
+        ]
+        start = time.perf_counter()
+        results = direct.send_batch(messages)
+        ceiling_seconds = time.perf_counter() - start
+        accepted = sum(result.accepted for result in results)
+        ceiling = accepted / ceiling_seconds
+        print(
+            f"Kannel's ceiling (sendsms driven directly): {accepted:,} accepted in "
+            f"{ceiling_seconds:.1f} s = {ceiling:,.0f} sendsms/s"
+        )
+
+        account = new_account("bench-kannel", KANNEL, "3")
+        campaign = campaign_create(account=account, name="Kannel", text=TEXT, all_contacts=True)
+        import campaigns.tasks as tasks
+
+        launch_campaign.__globals__  # noqa: B018 (keep the import visible)
+        tasks_start = tasks.start_dispatch
+        tasks.start_dispatch = lambda campaign_id: None
+        try:
+            launch_campaign(campaign)
+        finally:
+            tasks.start_dispatch = tasks_start
+        start = time.perf_counter()
+        handed = tasks.dispatch_campaign.run(campaign.pk)
+        seconds = time.perf_counter() - start
+        sent = Message.objects.filter(campaign=campaign, state=MessageState.SENT).count()
+        through = sent / seconds
+        print(
+            f"through the platform: {handed:,} handed, {sent:,} accepted in {seconds:.1f} s = "
+            f"{through:,.0f} messages/s = {through * 100 / ceiling:.0f} % of the ceiling"
+        )
+        got = run.wait_received(accepted + sent, timeout=120)
+        print(f"fakesmsc received {len(got):,} of {accepted + sent:,} messages")
+
+
+def main() -> None:
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    ours, launch_per_recipient = bench_launch_and_dispatch()
+    bench_naive(ours, launch_per_recipient)
+    if os.access("/usr/sbin/bearerbox", os.X_OK):
+        bench_kannel()
+    else:
+        print("\n== Kannel: not installed (apt-get install kannel kannel-extras), skipped")
+
+
+if __name__ == "__main__":
+    main()
