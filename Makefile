@@ -38,10 +38,13 @@ messages: $(INSTALLED)
 	$(BIN)/python manage.py makemessages --locale fr --no-obsolete --ignore ".venv/*" --ignore "tests/*"
 	$(BIN)/python manage.py compilemessages --locale fr --ignore ".venv/*"
 
-## Speed figures: the text engine and the live preview (prints, asserts nothing).
+## Speed figures: text engine, live preview, imports and, with BENCH_DATABASE_URL on
+## PostgreSQL, a 1,000,000-recipient campaign and Kannel (prints, asserts nothing).
 bench: $(INSTALLED)
 	$(BIN)/python bench/text_preview.py
 	$(BIN)/python bench/contact_import.py
+	@if [ -n "$$BENCH_DATABASE_URL" ]; then $(BIN)/python bench/campaign_dispatch.py; \
+	else echo "campaign bench skipped: set BENCH_DATABASE_URL=postgres://... to run it"; fi
 
 worker: $(INSTALLED)
 	$(BIN)/celery -A smsplatform worker --loglevel INFO --queues sms

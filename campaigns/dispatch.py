@@ -45,6 +45,7 @@ class BatchOutcome:
     failed: int = 0
     skipped: int = 0
     refunded: int = 0
+    retry: int = 0  # given back to the queue: the gateway could not be reached
 
 
 @dataclass(frozen=True)
@@ -222,9 +223,15 @@ def send_next_batch(
         ]
     )
     accepted = [result for result in results if result.accepted]
-    rejected = [result for result in results if not result.accepted]
+    rejected = [result for result in results if not result.accepted and not result.retry]
+    retry = [result.message_id for result in results if result.retry]
     done = timezone.now()
     with transaction.atomic():
+        if retry:
+            # The gateway is unreachable: back to the queue, the tick tries again later.
+            Message.objects.filter(id__in=retry, claim=token, state=MessageState.SENDING).update(
+                state=MessageState.QUEUED, claim="", claimed_at=None
+            )
         sent = _set_sent(token, gateway.name, accepted, done)
         failed = _set_failed(token, gateway.name, rejected, done)
         if rejected:
@@ -241,6 +248,7 @@ def send_next_batch(
     return BatchOutcome(
         claimed=len(claimed),
         last_id=claimed[-1].id,
+        retry=len(retry),
         sent=sent,
         failed=failed,
         skipped=len(skipped),

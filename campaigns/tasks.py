@@ -7,6 +7,7 @@ task runs long and a duplicated one only shares the work (claims never overlap).
 
 from __future__ import annotations
 
+import logging
 import time
 
 from celery import shared_task
@@ -16,6 +17,7 @@ from campaigns.imports import import_run
 from smsplatform.tasks import enqueue
 
 ACTIVITY_EVERY_SECONDS = 5.0
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="campaigns.import_contacts")
@@ -52,6 +54,9 @@ def dispatch_campaign(campaign_id: int) -> int:
         handed += outcome.claimed
         if not outcome.claimed:
             complete_if_done(campaign)
+            return handed
+        if outcome.retry:
+            log.warning("campaign %s: gateway unreachable, the tick will try again", campaign_id)
             return handed
         if time.monotonic() - noted > ACTIVITY_EVERY_SECONDS:
             # The tick restarts campaigns without activity: say we are alive, not per batch.

@@ -28,6 +28,8 @@ class SendResult:
     accepted: bool
     gateway_id: str = ""
     error: str = ""
+    # The gateway certainly did not take it (unreachable): queue it again, do not fail it.
+    retry: bool = False
 
 
 class Pacer:

@@ -88,17 +88,28 @@ class KannelGateway(Gateway):
         for attempt in (1, 2):
             conn = self._connection()
             try:
+                if conn.sock is None:
+                    conn.connect()
+            except OSError as error:
+                # Nothing was sent: the message goes back to the queue for later.
+                conn.close()
+                self._local.conn = None
+                return SendResult(
+                    sms.message_id, False, error=f"kannel unreachable: {error}", retry=True
+                )
+            try:
                 conn.request("GET", url)
                 response = conn.getresponse()
                 body = response.read().decode("utf-8", "replace").strip()
                 break
             except (OSError, http.client.HTTPException) as error:
-                # A kept-alive connection the server closed: reconnect once. Kannel has
-                # not taken a message whose request never got through.
+                # A kept-alive connection the server had closed fails at once: reconnect
+                # and try once more. A second failure leaves the outcome unknown; the
+                # message is failed rather than risk sending it twice.
                 conn.close()
                 self._local.conn = None
                 if attempt == 2:
-                    return SendResult(sms.message_id, False, error=f"kannel unreachable: {error}")
+                    return SendResult(sms.message_id, False, error=f"kannel: no answer ({error})")
         if response.status in (200, 202) and body.startswith("0:"):
             # "0: Accepted for delivery": Kannel has it; our id is the gateway id.
             return SendResult(sms.message_id, True, gateway_id=str(sms.message_id))

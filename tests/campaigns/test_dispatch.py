@@ -492,3 +492,34 @@ def test_another_accounts_list_cannot_be_used(
 ) -> None:
     with pytest.raises(CampaignError):
         campaign_create(account=account_b, name="x", text="x", lists=[clients_list])
+
+
+def test_an_unreachable_kannel_puts_the_messages_back_in_the_queue(
+    account_a: Any,
+    clients_list: ContactList,
+    monkeypatch: pytest.MonkeyPatch,
+    committed: Any,
+) -> None:
+    import socket
+
+    from campaigns.gateways.kannel import KannelGateway
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = KannelGateway(
+        sendsms_url=f"http://127.0.0.1:{port}/cgi-bin/sendsms",
+        username="u",
+        password="p",
+        report_url="http://127.0.0.1/r",
+    )
+    monkeypatch.setattr("campaigns.dispatch.get_gateway", lambda name=None: down)
+    campaign = make_campaign(account_a, [clients_list])
+
+    committed(launch_campaign, campaign, now=WEEKDAY_MORNING)
+
+    states = set(Message.objects.filter(campaign=campaign).values_list("state", flat=True))
+    assert states == {MessageState.QUEUED}  # not failed: nothing was sent
+    assert not CreditEntry.objects.filter(kind=EntryKind.REFUND).exists()
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENDING
