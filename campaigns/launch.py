@@ -8,7 +8,9 @@
 2. render each recipient's text (`{first_name}`…), add the STOP mention of its
    destination, measure it and price it with the text engine (memoised: a campaign has
    few distinct texts per region);
-3. write the message rows in bulk (PostgreSQL COPY, batched INSERTs elsewhere);
+3. write the message rows in bulk (PostgreSQL COPY, batched INSERTs elsewhere); on
+   PostgreSQL a text without fields takes the fast path: one INSERT ... SELECT with the
+   text of each region, no row passing through Python;
 4. debit the total once (`campaign:<id>:launch`). Too few credits: InsufficientCredits
    with the figures, and the transaction takes everything back.
 
@@ -19,13 +21,13 @@ refunded by dispatch.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -96,8 +98,14 @@ def _selected_contacts(campaign: Campaign) -> QuerySet[Contact]:
     return contacts.filter(Exists(membership))
 
 
-def _recipients(campaign: Campaign, plan: LaunchPlan) -> Iterator[tuple[str, str, dict, bool]]:
-    """(number, region, values for the fields, consent recorded) of each recipient once."""
+def _recipients(
+    campaign: Campaign, plan: LaunchPlan, *, contacts: bool = True
+) -> Iterator[tuple[str, str, dict, bool]]:
+    """(number, region, values for the fields, consent recorded) of each recipient once.
+
+    contacts=False: only the typed numbers that are not among the selected contacts
+    (the fast path has written the contacts' rows already).
+    """
     template_fields = set(parse(campaign.text).fields)
     custom = template_fields - set(STANDARD_FIELDS)
     columns = ["phone_number", "region", "first_name", "last_name", "consent_basis", "consent_at"]
@@ -108,13 +116,19 @@ def _recipients(campaign: Campaign, plan: LaunchPlan) -> Iterator[tuple[str, str
 
     selected = _selected_contacts(campaign)
     plan.excluded = selected.filter(blacklisted).count()
-    rows = selected.filter(~blacklisted).order_by("pk").values_list(*columns)
-    for row in rows.iterator(chunk_size=STREAM_CHUNK):
-        values = {"first_name": row[2], "last_name": row[3]}
-        if custom:
-            values.update(row[6] or {})
-        typed.pop(row[0], None)
-        yield row[0], row[1], values, bool(row[4] or row[5])
+    if contacts:
+        rows = selected.filter(~blacklisted).order_by("pk").values_list(*columns)
+        for row in rows.iterator(chunk_size=STREAM_CHUNK):
+            values = {"first_name": row[2], "last_name": row[3]}
+            if custom:
+                values.update(row[6] or {})
+            typed.pop(row[0], None)
+            yield row[0], row[1], values, bool(row[4] or row[5])
+    # A typed number that is a selected contact is sent (or left out) as that contact.
+    for number in selected.filter(phone_number__in=list(typed)).values_list(
+        "phone_number", flat=True
+    ):
+        typed.pop(number, None)
     if not typed:
         return
     # Typed numbers outside the lists: a contact's name if there is one, else nothing.
@@ -179,13 +193,13 @@ def _schedule(campaign: Campaign, plan: LaunchPlan, now: datetime) -> None:
             plan.french_not_before = allowed
 
 
-def _rows(campaign: Campaign, plan: LaunchPlan) -> Iterator[_Row]:
+def _rows(campaign: Campaign, plan: LaunchPlan, *, contacts: bool = True) -> Iterator[_Row]:
     template = parse(campaign.text)
     rules = stop_rules(campaign.account, requested=campaign.add_stop_mention)
     rates = rates_table()
     memo: dict[tuple[str, str], Composition] = {}
-    by_region: dict[str, int] = {}
-    for number, region, values, consent in _recipients(campaign, plan):
+    by_region = dict(plan.by_region)
+    for number, region, values, consent in _recipients(campaign, plan, contacts=contacts):
         text = template.render(values)
         key = (text, region)
         composition = memo.get(key)
@@ -289,14 +303,16 @@ def _insert_rows(rows: Iterator[tuple]) -> None:
             cursor.executemany(sql, chunk)
 
 
-def _message_values(campaign: Campaign, plan: LaunchPlan) -> Iterator[tuple]:
+def _message_values(
+    campaign: Campaign, plan: LaunchPlan, *, contacts: bool = True
+) -> Iterator[tuple]:
     marketing = campaign.account.is_marketing
     postgres = connection.vendor == "postgresql"
     french_from = plan.french_not_before
     # PostgreSQL's COPY reads booleans as t/f; the database adapter takes Python's.
     true, false = ("t", "f") if postgres else (True, False)
     french_not_before = french_from.isoformat() if postgres and french_from else french_from
-    for row in _rows(campaign, plan):
+    for row in _rows(campaign, plan, contacts=contacts):
         c = row.composition
         yield (
             campaign.account_id,
@@ -319,6 +335,119 @@ def _message_values(campaign: Campaign, plan: LaunchPlan) -> Iterator[tuple]:
         )
 
 
+# -- the fast path: one INSERT ... SELECT -----------------------------------------------
+
+
+def _fast_path(campaign: Campaign) -> bool:
+    """PostgreSQL and a text without fields: one text per destination region."""
+    return connection.vendor == "postgresql" and not parse(campaign.text).fields
+
+
+def _insert_contacts(campaign: Campaign, plan: LaunchPlan) -> None:
+    """The selected contacts' rows in one INSERT ... SELECT, the texts by region.
+
+    Without personalisation every recipient of a region gets the same text, so the text
+    engine runs once per region present and PostgreSQL writes the rows without any of
+    them passing through Python (1,000,000 rows in seconds, not a Python loop's minute).
+    """
+    blacklisted = _blacklisted(campaign.account_id)
+    selected = _selected_contacts(campaign).filter(~blacklisted)
+    regions = sorted(set(selected.order_by().values_list("region", flat=True).distinct()))
+    if not regions:
+        return
+    rules = stop_rules(campaign.account, requested=campaign.add_stop_mention)
+    rates = rates_table()
+    compositions = {
+        region: compose_for(
+            campaign.text,
+            region=region,
+            rules=rules,
+            rate=rate_for_region(region=region, rates=rates),
+        )
+        for region in regions
+    }
+
+    def by_region(value: Callable[[str, Composition], object]) -> tuple[str, list]:
+        whens = " ".join("WHEN %s THEN %s" for _ in regions)
+        params: list = []
+        for region in regions:
+            params += [region, value(region, compositions[region])]
+        return f"CASE c.region {whens} END", params
+
+    text_sql, text_params = by_region(lambda region, c: c.text_sent)
+    ucs2_sql, ucs2_params = by_region(lambda region, c: c.encoding is Encoding.UCS2)
+    segments_sql, segments_params = by_region(lambda region, c: c.segments)
+    credits_sql, credits_params = by_region(lambda region, c: c.credits)
+    contacts_sql, contacts_params = (
+        selected.order_by("pk").values("phone_number", "region").query.sql_with_params()
+    )
+    not_before = plan.french_not_before
+    sql = (
+        f"INSERT INTO {Message._meta.db_table} ({', '.join(_COLUMNS)}) "  # noqa: S608
+        f"SELECT %s, %s, c.phone_number, c.region, %s, {text_sql}, {ucs2_sql}::boolean, "
+        f"{segments_sql}::integer, {credits_sql}::integer, %s, %s, "
+        f"CASE WHEN c.region = %s THEN %s::timestamptz END, '', '', '', '', '' "
+        f"FROM ({contacts_sql}) AS c"
+    )
+    params = [
+        campaign.account_id,
+        campaign.pk,
+        campaign.sender_id,
+        *text_params,
+        *ucs2_params,
+        *segments_params,
+        *credits_params,
+        campaign.account.is_marketing,
+        MessageState.QUEUED.value,
+        FRENCH_REGION,
+        not_before,
+        *contacts_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    plan.no_consent = (
+        selected.filter(consent_basis="", consent_at__isnull=True).order_by().count()
+    )
+
+
+def _count_rows(campaign: Campaign, plan: LaunchPlan) -> None:
+    """The plan's figures from the rows written: exactly what is debited."""
+    plan.recipients = plan.french = plan.international = plan.credits = 0
+    plan.french_credits = plan.international_credits = plan.segments = plan.ucs2 = 0
+    plan.by_region = {}
+    grouped = (
+        Message.objects.filter(campaign_id=campaign.pk)
+        .order_by()
+        .values_list("region", "ucs2")
+        .annotate(count=Count("id"), credits=Sum("credits"), segments=Sum("segments"))
+    )
+    for region, ucs2, count, credits, segments in grouped:
+        plan.recipients += count
+        plan.credits += credits
+        plan.segments += segments
+        plan.by_region[region] = plan.by_region.get(region, 0) + count
+        if ucs2:
+            plan.ucs2 += count
+        if region == FRENCH_REGION:
+            plan.french += count
+            plan.french_credits += credits
+        else:
+            plan.international += count
+            plan.international_credits += credits
+
+
+def _write_messages(campaign: Campaign, plan: LaunchPlan) -> None:
+    if _fast_path(campaign):
+        _insert_contacts(campaign, plan)
+        typed = LaunchPlan(no_consent=plan.no_consent, french_not_before=plan.french_not_before)
+        _copy_rows(_message_values(campaign, typed, contacts=False))
+        plan.no_consent, plan.excluded = typed.no_consent, typed.excluded
+        _count_rows(campaign, plan)
+        return
+    writer = _copy_rows if connection.vendor == "postgresql" else _insert_rows
+    writer(_message_values(campaign, plan))
+
+
 def launch_campaign(campaign: Campaign, *, now: datetime | None = None) -> LaunchPlan:
     """Launch a draft: write its messages, debit once, start or schedule it.
 
@@ -339,8 +468,7 @@ def launch_campaign(campaign: Campaign, *, now: datetime | None = None) -> Launc
                 code="not_draft",
             )
         _schedule(locked, plan, now)
-        writer = _copy_rows if connection.vendor == "postgresql" else _insert_rows
-        writer(_message_values(locked, plan))
+        _write_messages(locked, plan)
         if plan.recipients == 0:
             raise CampaignError(
                 _("This campaign has no recipient left to send to."), code="no_recipients"
