@@ -405,9 +405,7 @@ def _insert_contacts(campaign: Campaign, plan: LaunchPlan) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-    plan.no_consent = (
-        selected.filter(consent_basis="", consent_at__isnull=True).order_by().count()
-    )
+    plan.no_consent = selected.filter(consent_basis="", consent_at__isnull=True).order_by().count()
 
 
 def _count_rows(campaign: Campaign, plan: LaunchPlan) -> None:
