@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, Q, Sum
 from django.utils import timezone
 
-from accounts.models import EntryKind
+from accounts.models import Account, EntryKind
 from accounts.services import credits_add
 from blacklist.models import BlacklistEntry
 from campaigns.gateways import OutgoingSms, SendResult, get_gateway
@@ -307,3 +307,85 @@ def cancel_unsent(campaign: Campaign) -> int:
             note=f"{count} messages cancelled",
         )
     return amount
+
+
+# -- messages outside campaigns (the STOP confirmation; the API's single sends) ----------
+
+
+def send_messages(message_ids: list[int]) -> BatchOutcome:
+    """Claim, send and record queued messages that belong to no campaign.
+
+    The same guard as campaigns: a row is handed over only by the task whose UPDATE
+    moved it from `queued` to `sending`. A refusal by the gateway is refunded.
+    """
+    if not message_ids:
+        return BatchOutcome()
+    token = uuid.uuid4().hex
+    claimed = list(
+        Message.objects.filter(
+            id__in=message_ids, campaign__isnull=True, state=MessageState.QUEUED
+        ).values_list("id", flat=True)
+    )
+    if not claimed:
+        return BatchOutcome()
+    now = timezone.now()
+    Message.objects.filter(id__in=claimed, state=MessageState.QUEUED).update(
+        state=MessageState.SENDING, claim=token, claimed_at=now
+    )
+    rows = [
+        _Claimed(*row)
+        for row in Message.objects.filter(claim=token, state=MessageState.SENDING)
+        .order_by("id")
+        .values_list("id", "phone_number", "sender_id", "text", "ucs2", "credits")
+    ]
+    if not rows:
+        return BatchOutcome()
+    accounts = dict(Message.objects.filter(claim=token).values_list("id", "account_id"))
+    gateway = get_gateway()
+    results = gateway.send_batch(
+        [OutgoingSms(row.id, row.phone_number, row.sender_id, row.text, row.ucs2) for row in rows]
+    )
+    accepted = [result for result in results if result.accepted]
+    rejected = [result for result in results if not result.accepted and not result.retry]
+    retry = [result.message_id for result in results if result.retry]
+    done = timezone.now()
+    refunded = 0
+    with transaction.atomic():
+        if retry:
+            Message.objects.filter(id__in=retry, claim=token, state=MessageState.SENDING).update(
+                state=MessageState.QUEUED, claim="", claimed_at=None
+            )
+        sent = _set_sent(token, gateway.name, accepted, done)
+        failed = _set_failed(token, gateway.name, rejected, done)
+        credits = {row.id: row.credits for row in rows}
+        for result in rejected:
+            if credits[result.message_id]:
+                credits_add(
+                    account=Account.objects.get(pk=accounts[result.message_id]),
+                    amount=credits[result.message_id],
+                    kind=EntryKind.REFUND,
+                    reference=f"message:{result.message_id}:rejected",
+                    note=f"refused by the gateway: {result.error}"[:255],
+                )
+                refunded += credits[result.message_id]
+    gateway.after_accepted([result.message_id for result in accepted])
+    return BatchOutcome(
+        claimed=len(rows),
+        last_id=rows[-1].id,
+        sent=sent,
+        failed=failed,
+        retry=len(retry),
+        refunded=refunded,
+    )
+
+
+def due_standalone_messages(limit: int = 1000) -> list[int]:
+    """Queued messages outside campaigns, for the tick: a task that never ran (a lost
+    broker message) or a gateway that was unreachable. Claiming makes a race harmless."""
+    now = timezone.now()
+    return list(
+        Message.objects.filter(campaign__isnull=True, state=MessageState.QUEUED)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )

@@ -15,12 +15,14 @@ from accounts.models import Account
 from campaigns.dispatch import (
     cancel_unsent,
     complete_if_done,
+    due_standalone_messages,
     has_due_messages,
     release_abandoned_claims,
 )
 from campaigns.errors import CampaignError
-from campaigns.models import Campaign, CampaignStatus, ContactList
+from campaigns.models import Campaign, CampaignStatus, ContactList, Message, MessageState
 from campaigns.phone import NormalizedNumber
+from smsplatform.tasks import enqueue
 
 
 def campaign_create(
@@ -122,7 +124,7 @@ def tick() -> dict[str, int]:
       (woken by the sending hours, or after a crash) get their tasks again;
     - sending campaigns with nothing left are completed.
     """
-    from campaigns.tasks import start_dispatch
+    from campaigns.tasks import send_messages, start_dispatch
 
     now = timezone.now()
     started = released = woken = 0
@@ -156,4 +158,13 @@ def tick() -> dict[str, int]:
             Campaign.objects.filter(pk=campaign.pk).update(dispatched_at=now)
             start_dispatch(campaign.pk)
             woken += 1
-    return {"started": started, "released": released, "woken": woken}
+
+    # Messages outside campaigns (STOP confirmations): a dead worker's claims, and any
+    # left queued (a lost task, an unreachable gateway), are sent again from here.
+    released += Message.objects.filter(
+        campaign__isnull=True, state=MessageState.SENDING, claimed_at__lt=now - timeout
+    ).update(state=MessageState.QUEUED, claim="", claimed_at=None)
+    single = due_standalone_messages()
+    if single:
+        enqueue(send_messages, single)
+    return {"started": started, "released": released, "woken": woken, "single": len(single)}

@@ -315,6 +315,9 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["campaign", "state", "id"], name="messages_by_state"),
             models.Index(fields=["account", "-sent_at"], name="messages_by_account"),
+            # A reply's attribution (the last marketing message to that number) and a
+            # STOP's cancellation of the queued messages to that number.
+            models.Index(fields=["phone_number", "-sent_at"], name="messages_by_number"),
         ]
 
     def __str__(self) -> str:

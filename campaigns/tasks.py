@@ -67,6 +67,14 @@ def dispatch_campaign(campaign_id: int) -> int:
             return handed
 
 
+@shared_task(name="campaigns.send_messages")
+def send_messages(message_ids: list[int]) -> int:
+    """Send messages that belong to no campaign (a STOP confirmation, a single send)."""
+    from campaigns.dispatch import send_messages as send
+
+    return send(list(message_ids)).claimed
+
+
 @shared_task(name="campaigns.tick")
 def tick() -> dict[str, int]:
     """Start due scheduled campaigns, release abandoned claims, wake waiting ones."""

@@ -233,6 +233,15 @@ KANNEL_CONNECTIONS = env_int("KANNEL_CONNECTIONS", 16, minimum=1)
 # Which delivery reports to ask for: 31 is all of them; 0 asks for none (benchmarks).
 KANNEL_DLR_MASK = env_int("KANNEL_DLR_MASK", 31, minimum=0)
 # How the gateway reaches this platform (delivery reports): scheme, host and port.
+# A STOP goes to the account whose marketing message last reached the number within this.
+SMS_ATTRIBUTION_DAYS = env_int("SMS_ATTRIBUTION_DAYS", 365, minimum=1)
+# The confirmation SMS a STOP triggers ({name}: the account's name); no STOP mention.
+SMS_STOP_CONFIRMATION_FR = env_str(
+    "SMS_STOP_CONFIRMATION_FR", "Vous ne recevrez plus de SMS de {name}. Desinscription confirmee."
+)
+SMS_STOP_CONFIRMATION_EN = env_str(
+    "SMS_STOP_CONFIRMATION_EN", "You will no longer receive SMS from {name}. Unsubscribed."
+)
 SMS_PUBLIC_URL = env_str("SMS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # The local gateway: its rate limit, and its simulated delivery reports.
 SMS_LOCAL_MAX_PER_SECOND = env_float("SMS_LOCAL_MAX_PER_SECOND", 0.0)

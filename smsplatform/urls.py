@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from blacklist import webhooks as blacklist_webhooks
 from campaigns import webhooks
 from smsplatform import views
 
@@ -15,6 +16,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("webhooks/kannel/report/", webhooks.kannel_report, name="kannel-report"),
+    path(
+        "webhooks/kannel/inbound/<str:token>/",
+        blacklist_webhooks.kannel_inbound,
+        name="kannel-inbound",
+    ),
     path("", include("django.contrib.auth.urls")),
     path("", include("accounts.urls")),
     path("", include("campaigns.urls")),
