@@ -1,8 +1,10 @@
 """The inbound webhook carriers call with the replies to the shortcode.
 
-Kannel (its sms-service `get-url` or `post-url`), the connection's token in the path:
+Kannel (its sms-service `get-url`), the connection's token in the path:
 
     /webhooks/kannel/inbound/<token>/?from=%p&to=%P&text=%a&id=%I&smsc=%i
+
+(the same parameters POSTed as a form are read too).
 
 - unknown or missing token: 403, nothing stored but a log line;
 - a request that cannot be read (no id, an unreadable number, a text over

@@ -21,6 +21,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -127,6 +128,14 @@ def _update_from_pairs(
     return sql, params
 
 
+def _rowcount(cursor: Any) -> int:
+    """Rows the last statement changed (SQLite reports -1 for a WITH ... UPDATE)."""
+    if cursor.rowcount >= 0:
+        return cursor.rowcount
+    cursor.execute("SELECT changes()")
+    return cursor.fetchone()[0]
+
+
 def _set_sent(token: str, gateway: str, results: list[SendResult], now: datetime) -> int:
     if not results:
         return 0
@@ -142,7 +151,7 @@ def _set_sent(token: str, gateway: str, results: list[SendResult], now: datetime
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return _rowcount(cursor)
 
 
 def _set_failed(token: str, gateway: str, results: list[SendResult], now: datetime) -> int:
@@ -156,7 +165,7 @@ def _set_failed(token: str, gateway: str, results: list[SendResult], now: dateti
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        return _rowcount(cursor)
 
 
 def _refund(campaign: Campaign, rows: list[_Claimed], reference: str, note: str) -> int:
@@ -332,15 +341,17 @@ def send_messages(message_ids: list[int]) -> BatchOutcome:
     Message.objects.filter(id__in=claimed, state=MessageState.QUEUED).update(
         state=MessageState.SENDING, claim=token, claimed_at=now
     )
-    rows = [
-        _Claimed(*row)
-        for row in Message.objects.filter(claim=token, state=MessageState.SENDING)
-        .order_by("id")
-        .values_list("id", "phone_number", "sender_id", "text", "ucs2", "credits")
-    ]
+    # Read back by primary key (claim has no index): the rows this UPDATE moved.
+    taken = Message.objects.filter(id__in=claimed, claim=token, state=MessageState.SENDING)
+    rows: list[_Claimed] = []
+    accounts: dict[int, int] = {}
+    for row in taken.order_by("id").values_list(
+        "id", "phone_number", "sender_id", "text", "ucs2", "credits", "account_id"
+    ):
+        rows.append(_Claimed(*row[:6]))
+        accounts[row[0]] = row[6]
     if not rows:
         return BatchOutcome()
-    accounts = dict(Message.objects.filter(claim=token).values_list("id", "account_id"))
     gateway = get_gateway()
     results = gateway.send_batch(
         [OutgoingSms(row.id, row.phone_number, row.sender_id, row.text, row.ucs2) for row in rows]

@@ -1,0 +1,88 @@
+"""Messages outside campaigns (the STOP confirmation): handed over once however many
+tasks run, a refusal refunded, and one the gateway could not take sent by the tick."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from accounts.models import CreditEntry, EntryKind
+from campaigns.dispatch import send_messages
+from campaigns.gateways.base import SendResult
+from campaigns.lifecycle import tick
+from campaigns.models import Message, MessageState
+from tests.builders import make_account
+from tests.campaigns.test_dispatch import RecordingGateway
+
+
+@pytest.fixture
+def gateway(monkeypatch: pytest.MonkeyPatch) -> RecordingGateway:
+    recording = RecordingGateway()
+    monkeypatch.setattr("campaigns.dispatch.get_gateway", lambda name=None: recording)
+    return recording
+
+
+def single(account: Any, number: str = "+33612345678") -> Message:
+    return Message.objects.create(
+        account=account,
+        phone_number=number,
+        region="FR",
+        text="Vous ne recevrez plus de SMS de Shop.",
+        segments=1,
+        credits=1,
+        marketing=False,
+    )
+
+
+def test_a_message_is_handed_over_once_however_many_tasks_run(
+    db: Any, gateway: RecordingGateway
+) -> None:
+    message = single(make_account(slug="shop"))
+
+    first = send_messages([message.pk])
+    second = send_messages([message.pk])
+
+    assert (first.claimed, first.sent, second.claimed) == (1, 1, 0)
+    assert gateway.handed == {message.pk: 1}
+    message.refresh_from_db()
+    assert message.state == MessageState.SENT
+
+
+def test_a_refused_message_is_failed_and_refunded(db: Any, gateway: RecordingGateway) -> None:
+    account = make_account(slug="shop", credits=5)
+    message = single(account, "+33600000000")
+    gateway.reject.add("+33600000000")
+
+    outcome = send_messages([message.pk])
+
+    assert (outcome.failed, outcome.refunded) == (1, 1)
+    message.refresh_from_db()
+    assert (message.state, message.error) == (MessageState.FAILED, "unknown subscriber")
+    refund = CreditEntry.objects.get(kind=EntryKind.REFUND)
+    assert refund.reference == f"message:{message.pk}:rejected"
+
+
+def test_a_message_the_gateway_could_not_take_is_sent_by_the_tick(
+    db: Any,
+    gateway: RecordingGateway,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    message = single(make_account(slug="shop"))
+    down = RecordingGateway()
+    down._send = lambda messages: [  # type: ignore[method-assign]
+        SendResult(sms.message_id, False, error="unreachable", retry=True) for sms in messages
+    ]
+    monkeypatch.setattr("campaigns.dispatch.get_gateway", lambda name=None: down)
+    assert send_messages([message.pk]).retry == 1
+    message.refresh_from_db()
+    assert message.state == MessageState.QUEUED
+
+    monkeypatch.setattr("campaigns.dispatch.get_gateway", lambda name=None: gateway)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tick()["single"] == 1
+
+    message.refresh_from_db()
+    assert message.state in {MessageState.SENT, MessageState.DELIVERED}  # local reports
+    assert gateway.handed == {message.pk: 1}
