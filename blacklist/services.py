@@ -328,3 +328,26 @@ def connection_for_secret(secret: str, kind: str) -> GatewayConnection | None:
     return GatewayConnection.objects.filter(
         secret_hash=hash_secret(secret), kind=kind, active=True
     ).first()
+
+
+# -- the customer area ------------------------------------------------------------------
+
+
+class NotRemovable(Exception):
+    """Only numbers the account added by hand can be taken off its Blacklist."""
+
+
+def blacklist_remove(*, entry: BlacklistEntry, actor: object, reason: str) -> None:
+    """Take a manual entry off the Blacklist, the reason kept in its history."""
+    if entry.source != BlacklistSource.MANUAL:
+        raise NotRemovable(entry.get_source_display())
+    with transaction.atomic():
+        BlacklistEvent.objects.create(
+            account_id=entry.account_id,
+            phone_number=entry.phone_number,
+            action=BlacklistEvent.Action.REMOVED,
+            source=entry.source,
+            reason=reason[:255],
+            actor=actor,
+        )
+        entry.delete()

@@ -1,0 +1,162 @@
+"""The customer area's Blacklist: list, search and filters, CSV export, manual add
+(one number or a CSV file), removal of manual entries with a reason."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from accounts.access import account_required
+from blacklist import selectors
+from blacklist.forms import BlacklistAddForm, BlacklistFilterForm, RemoveForm
+from blacklist.models import BlacklistSource
+from blacklist.services import NotRemovable, blacklist_number, blacklist_remove
+
+PER_PAGE = 50
+E164 = re.compile(r"^\+\d{1,15}$")
+
+
+def _filters(request: HttpRequest) -> tuple[BlacklistFilterForm, selectors.BlacklistFilter]:
+    form = BlacklistFilterForm(request.GET or None)
+    if form.is_valid():
+        data = form.cleaned_data
+        return form, selectors.BlacklistFilter(
+            search=data["q"], source=data["source"], since=data["since"], until=data["until"]
+        )
+    return form, selectors.BlacklistFilter()
+
+
+@account_required
+def blacklist_index(request: HttpRequest) -> HttpResponse:
+    form, filters = _filters(request)
+    entries = selectors.blacklist_list(account=request.account, filters=filters)  # type: ignore[attr-defined]
+    page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "blacklist/list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "filtered": any(request.GET.get(name) for name in ("q", "source", "since", "until")),
+            "removable": BlacklistSource.MANUAL,
+            "section": "blacklist",
+        },
+    )
+
+
+def safe_cell(value: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (=, +, -, @ at the start)."""
+    if value and value[0] in "=+-@\t\r" and not E164.match(value):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@account_required
+def blacklist_export(request: HttpRequest) -> StreamingHttpResponse:
+    _form, filters = _filters(request)
+    entries = selectors.blacklist_list(account=request.account, filters=filters)  # type: ignore[attr-defined]
+    writer = csv.writer(_Echo(), delimiter=";")
+
+    def rows() -> Iterator[str]:
+        yield "\ufeff" + writer.writerow([_("Number"), _("Source"), _("Added"), _("Note")])
+        for entry in entries.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    entry.phone_number,
+                    entry.get_source_display(),
+                    timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M"),
+                    safe_cell(entry.note),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="blacklist-{stamp}.csv"'
+    return response
+
+
+@account_required
+def blacklist_add(request: HttpRequest) -> HttpResponse:
+    form = BlacklistAddForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        numbers, errors = form.numbers()
+        added = 0
+        for number in numbers:
+            _entry, created = blacklist_number(
+                account=request.account,  # type: ignore[attr-defined]
+                number=number,
+                source=BlacklistSource.MANUAL,
+                actor=request.user,
+                note=form.cleaned_data["note"],
+                confirm=False,  # the number's owner did not write to us: no SMS
+            )
+            added += created
+        already = len(numbers) - added
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d number added to the Blacklist.",
+                "%(count)d numbers added to the Blacklist.",
+                added,
+            )
+            % {"count": added}
+            + (
+                " "
+                + ngettext("%(count)d was already there.", "%(count)d were already there.", already)
+                % {"count": already}
+                if already
+                else ""
+            ),
+        )
+        if not errors:
+            return redirect("blacklist")
+    return render(
+        request, "blacklist/add.html", {"form": form, "errors": errors, "section": "blacklist"}
+    )
+
+
+@account_required
+def blacklist_entry_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = selectors.blacklist_get(account=request.account, pk=pk)  # type: ignore[attr-defined]
+    history = selectors.blacklist_history(account=request.account, phone_number=entry.phone_number)  # type: ignore[attr-defined]
+    form = RemoveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            blacklist_remove(entry=entry, actor=request.user, reason=form.cleaned_data["reason"])
+        except NotRemovable:
+            form.add_error(None, _("Only numbers added by hand can be removed."))
+        else:
+            messages.success(
+                request,
+                _("%(number)s removed from the Blacklist.") % {"number": entry.phone_number},
+            )
+            return redirect("blacklist")
+    return render(
+        request,
+        "blacklist/remove.html",
+        {
+            "entry": entry,
+            "form": form,
+            "history": history,
+            "removable": entry.source == BlacklistSource.MANUAL,
+            "section": "blacklist",
+        },
+    )
