@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "django_ratelimit",
     "rest_framework",
     "smsplatform",
     "accounts",
@@ -175,6 +176,29 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost")
+
+# --- Cache (rate limits) -----------------------------------------------------------------
+# Rate limits must be shared by every web process: Redis when one is configured
+# (CACHE_URL, else REDIS_URL); the embedded default's single process keeps them in memory.
+_cache_url = env_str("CACHE_URL", env_str("REDIS_URL", ""))
+if _cache_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "smsplatform",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # django-ratelimit refuses an in-memory cache, which is per process: that is the point
+    # of the embedded default (one process).
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Behind a proxy, the header holding the client's address (e.g. HTTP_X_REAL_IP).
+RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+# The public unsubscribe page: submissions per client address, and per number.
+SMS_UNSUBSCRIBE_RATE_IP = env_str("SMS_UNSUBSCRIBE_RATE_IP", "20/h")
+SMS_UNSUBSCRIBE_RATE_NUMBER = env_str("SMS_UNSUBSCRIBE_RATE_NUMBER", "3/d")
 
 # --- Celery ---------------------------------------------------------------------------
 # With no broker configured, tasks run in process (the embedded default).

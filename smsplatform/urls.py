@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from blacklist import unsubscribe
 from blacklist import webhooks as blacklist_webhooks
 from campaigns import webhooks
 from smsplatform import views
@@ -25,4 +26,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("campaigns.urls")),
     path("", include("blacklist.urls")),
+    # The international mention's link, "<SMS_UNSUBSCRIBE_HOST>/<code>": last, so that
+    # every other page wins.
+    re_path(r"^(?P<code>[a-zA-Z0-9]{2,12})/?$", unsubscribe.unsubscribe, name="unsubscribe"),
 ]
