@@ -59,9 +59,13 @@ def setup_django() -> None:
     os.environ["KANNEL_DLR_MASK"] = "0"
     os.environ["SMS_DISPATCH_TASK_SECONDS"] = "3600"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsplatform.settings")
+    import logging
+
     import django
 
     django.setup()
+    # One "Task ... succeeded" line per in-process task would bury the figures.
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
 
 
 def peak_mb() -> float:

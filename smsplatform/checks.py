@@ -36,9 +36,11 @@ def refuse_to_start_on_errors() -> None:
     `manage.py runserver`/`migrate` run the checks themselves; gunicorn and Celery do
     not, so wsgi.py, asgi.py and the worker call this before serving anything.
     """
+    from django.conf import settings
     from django.core.checks import run_checks
 
-    errors = [message for message in run_checks() if message.is_serious()]
+    silenced = set(settings.SILENCED_SYSTEM_CHECKS)
+    errors = [m for m in run_checks() if m.is_serious() and m.id not in silenced]
     if errors:
         lines = [f"{message.id}: {message.msg} {message.hint or ''}".strip() for message in errors]
         raise SystemExit("Refusing to start:\n" + "\n".join(lines))

@@ -179,8 +179,12 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 
 # --- Cache (rate limits) -----------------------------------------------------------------
 # Rate limits must be shared by every web process: Redis when one is configured
-# (CACHE_URL, else REDIS_URL); the embedded default's single process keeps them in memory.
-_cache_url = env_str("CACHE_URL", env_str("REDIS_URL", ""))
+# (CACHE_URL, else REDIS_URL, else a redis:// Celery broker); the embedded default's
+# single process keeps them in memory.
+_broker = env_str("CELERY_BROKER_URL", "")
+_cache_url = env_str(
+    "CACHE_URL", env_str("REDIS_URL", _broker if _broker.startswith("redis") else "")
+)
 if _cache_url:
     CACHES = {
         "default": {

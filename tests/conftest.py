@@ -12,12 +12,18 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.test import Client
 
 from accounts.models import Account, AccountType
 from tests.builders import make_account, make_user
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# The live server takes Kannel's bursts of report and reply calls: Django's listen
+# backlog of 10 drops connections beyond it (the caller waits for TCP to try again, or
+# gives up), which a production server (gunicorn: 2048) would not.
+ThreadedWSGIServer.request_queue_size = 1024
 # A database of its own (15) so tests never touch a running platform's queues.
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -296,6 +296,28 @@ class KannelRun:
         url = self.sendsms_query_url(self.sendsms_params(to, text, **options))  # type: ignore[arg-type]
         return http_get(url)
 
+    # -- what the carrier sends ------------------------------------------------------------
+
+    def send_mo(self, sender: str, receiver: str, text: str, timeout: float = 10.0) -> None:
+        """The carrier delivers an SMS from `sender` to `receiver` (the shortcode):
+        fakesmsc hands it to bearerbox, and smsbox calls the sms-service's get-url.
+
+        Returns once fakesmsc says it sent it: fakesmsc takes one message per read of its
+        stdin, so a second line written at once would wait for the next one.
+        """
+        if "\n" in text:
+            raise ValueError("fakesmsc reads one message per line")
+        before = self.output().count("fakesmsc: sent message")
+        stdin = self.processes["fakesmsc"].stdin
+        assert stdin is not None
+        stdin.write(f"{sender} {receiver} text {text}\n".encode())
+        stdin.flush()
+        deadline = time.monotonic() + timeout
+        while self.output().count("fakesmsc: sent message") <= before:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fakesmsc did not send the MO message in {timeout:.0f} s")
+            time.sleep(0.02)
+
     # -- what the carrier got -------------------------------------------------------------
 
     def output(self) -> str:
@@ -421,11 +443,13 @@ class _Processes:
             else []
         )
 
-    def start(self, name: str, args: list[str]) -> subprocess.Popen:
+    def start(
+        self, name: str, args: list[str], *, stdin: int = subprocess.DEVNULL
+    ) -> subprocess.Popen:
         with (self.workdir / f"{name}.out").open("ab") as out:
             proc = subprocess.Popen(
                 self.prefix + args,
-                stdin=subprocess.DEVNULL,
+                stdin=stdin,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
@@ -515,10 +539,13 @@ def running_kannel(
     log_level: int = 1,
     access_log: bool = True,
     startup_timeout: float = 20.0,
+    mo_url: str | None = None,
 ) -> Iterator[KannelRun]:
     """bearerbox, fakesmsc and smsbox running on free ports until the block ends.
 
     dlr_base_url: the dlr-url Kannel uses when a request has a dlr-mask but no dlr-url.
+    mo_url: the sms-service get-url Kannel calls with each MO message (`send_mo`), with
+    Kannel's escapes (%p sender, %P receiver, %a text, %I message id...).
     log_level: Kannel's, 0 (debug: hex dumps of every HTTP call) to 4 (panics only).
     access_log: bearerbox's and smsbox's one line per message (off for a benchmark).
     """
@@ -529,8 +556,9 @@ def running_kannel(
         procs = _Processes(workdir)
         try:
             run = _start(
-                workdir, paths, procs, dlr_base_url, log_level, access_log, startup_timeout
-            )
+                workdir, paths, procs, dlr_base_url, log_level, access_log, startup_timeout,
+                mo_url,
+            )  # fmt: skip
         except KannelFailed:
             procs.stop()
             # Another program may have taken one of the free ports in between: try anew.
@@ -562,6 +590,7 @@ def _start(
     log_level: int,
     access_log: bool,
     timeout: float,
+    mo_url: str | None = None,
 ) -> KannelRun:
     admin, smsbox_port, fake_port, sendsms = _free_ports(4)
     run = KannelRun(
@@ -588,6 +617,7 @@ def _start(
         "USERNAME": run.username,
         "PASSWORD": run.password,
         "DLR_URL": dlr_base_url,
+        "MO_URL": mo_url or "http://127.0.0.1:9/unused?text=%a",
     }
     conf = workdir / "kannel.conf"
     conf.write_text(render_config(values))
@@ -600,20 +630,13 @@ def _start(
         "bearerbox", [paths["KANNEL_BEARERBOX"], *verbosity, str(conf)]
     )
     _wait(lambda: _listening(fake_port), "bearerbox's fake SMSC port", procs, timeout)
-    # -m 0: fakesmsc sends no MO message of its own, only receives (and prints) forever.
-    # The message argument is still needed: without one it reads stdin and quits at EOF.
+    # Without a message argument fakesmsc is interactive: each line on its stdin is an MO
+    # message it sends to bearerbox ("from to text STOP"), see KannelRun.send_mo; it
+    # prints every MT message it receives. Its stdin stays open until Kannel stops.
     run.processes["fakesmsc"] = procs.start(
         "fakesmsc",
-        [
-            paths["KANNEL_FAKESMSC"],
-            "-H",
-            "127.0.0.1",
-            "-r",
-            str(fake_port),
-            "-m",
-            "0",
-            "1 2 text x",
-        ],
+        [paths["KANNEL_FAKESMSC"], "-H", "127.0.0.1", "-r", str(fake_port)],
+        stdin=subprocess.PIPE,
     )
     run.processes["smsbox"] = procs.start("smsbox", [paths["KANNEL_SMSBOX"], *verbosity, str(conf)])
     _wait(lambda: _ready(run), "sendsms and the fake SMSC ready", procs, timeout)

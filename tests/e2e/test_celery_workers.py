@@ -149,7 +149,17 @@ def test_workers_send_each_message_once_and_a_stop_is_confirmed(
         states = Counter(Message.objects.filter(campaign=campaign).values_list("state", flat=True))
         return states == {MessageState.DELIVERED: RECIPIENTS}
 
-    assert wait_until(delivered), Counter(Message.objects.values_list("state", flat=True))
+    if not wait_until(delivered):
+        from campaigns.models import DeliveryReport
+
+        stuck = Message.objects.filter(campaign=campaign).exclude(state=MessageState.DELIVERED)
+        detail = [
+            (m.pk, m.state, m.report, m.sent_at, m.claimed_at,
+             list(DeliveryReport.objects.filter(message_ref=str(m.pk)).values_list(
+                 "status", "received_at", "message_id")))
+            for m in stuck[:5]
+        ]  # fmt: skip
+        pytest.fail(f"not all delivered: {detail}")
     assert wait_until(
         lambda: Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED
     )
