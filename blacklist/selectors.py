@@ -44,3 +44,17 @@ def blacklist_history(*, account: Account, phone_number: str) -> QuerySet[Blackl
     return BlacklistEvent.objects.filter(account=account, phone_number=phone_number).select_related(
         "actor"
     )
+
+
+def inbox(*, account: Account, status: str = "") -> QuerySet:
+    """The replies attributed to the account, newest first, with the campaign answered."""
+    from blacklist.models import InboundMessage, InboundStatus
+
+    replies = (
+        InboundMessage.objects.filter(account=account)
+        .select_related("campaign")
+        .order_by("-received_at", "-id")
+    )
+    if status in InboundStatus.values:
+        replies = replies.filter(status=status)
+    return replies

@@ -9,4 +9,5 @@ urlpatterns = [
     path("blacklist/add/", views.blacklist_add, name="blacklist-add"),
     path("blacklist/export.csv", views.blacklist_export, name="blacklist-export"),
     path("blacklist/<int:pk>/", views.blacklist_entry_remove, name="blacklist-entry"),
+    path("inbox/", views.inbox, name="inbox"),
 ]

@@ -160,3 +160,26 @@ def blacklist_entry_remove(request: HttpRequest, pk: int) -> HttpResponse:
             "section": "blacklist",
         },
     )
+
+
+@account_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    from blacklist.models import InboundStatus
+
+    status = request.GET.get("status", "")
+    replies = selectors.inbox(account=request.account, status=status)  # type: ignore[attr-defined]
+    page = Paginator(replies, PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "blacklist/inbox.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": [
+                (value, label)
+                for value, label in InboundStatus.choices
+                if value not in {InboundStatus.UNATTRIBUTED, InboundStatus.UNKNOWN_SENDER}
+            ],
+            "section": "inbox",
+        },
+    )

@@ -184,3 +184,33 @@ def test_the_page_speaks_french(client_a: Client, account_a: Any) -> None:
 
     assert "Liste noire" in answer.content.decode()
     assert "Réponse STOP" in answer.content.decode()
+
+
+def test_the_inbox_shows_the_accounts_replies_with_their_campaign(
+    client_a: Client, account_a: Any, account_b: Any
+) -> None:
+    from blacklist.models import GatewayKind, InboundMessage, InboundStatus
+    from blacklist.services import connection_create
+    from campaigns.lifecycle import campaign_create
+
+    connection, _secret = connection_create(name="kannel", kind=GatewayKind.KANNEL)
+    campaign = campaign_create(account=account_a, name="Soldes d'hiver", text="Soldes")
+
+    def reply(account: Any, carrier_id: str, text: str, status: str) -> None:
+        InboundMessage.objects.create(
+            connection=connection, carrier_id=carrier_id, sender="+33612345678",
+            receiver="36034", text=text, intent="other", rule="other", status=status,
+            account=account, campaign=campaign if account == account_a else None,
+        )  # fmt: skip
+
+    reply(account_a, "1", "Ouvert dimanche ?", InboundStatus.REPLY)
+    reply(account_a, "2", "STOP", InboundStatus.BLACKLISTED)
+    reply(account_b, "3", "Not yours", InboundStatus.REPLY)
+
+    answer = client_a.get(reverse("inbox"))
+    page = answer.content.decode()
+    assert [r.text for r in answer.context["page"].object_list] == ["STOP", "Ouvert dimanche ?"]
+    assert "Not yours" not in page
+    assert "Soldes d&#x27;hiver" in page
+    only = client_a.get(reverse("inbox"), {"status": "reply"})
+    assert [r.text for r in only.context["page"].object_list] == ["Ouvert dimanche ?"]
