@@ -10,11 +10,9 @@ def unsubscribe_request(account_id: int, number: str) -> bool:
     from accounts.models import Account
     from blacklist.models import BlacklistSource
     from blacklist.services import blacklist_number
-    from campaigns.models import Message
+    from campaigns.models import LastSent
 
-    if not Message.objects.filter(
-        phone_number=number, account_id=account_id, sent_at__isnull=False
-    ).exists():
+    if not LastSent.objects.filter(phone_number=number, account_id=account_id).exists():
         return False
     _entry, created = blacklist_number(
         account=Account.objects.get(pk=account_id),

@@ -32,7 +32,7 @@ from accounts.models import Account, EntryKind
 from accounts.services import credits_add
 from blacklist.models import BlacklistEntry
 from campaigns.gateways import OutgoingSms, SendResult, get_gateway
-from campaigns.models import Campaign, CampaignStatus, Message, MessageState
+from campaigns.models import Campaign, CampaignStatus, LastSent, Message, MessageState
 
 MESSAGE_TABLE = Message._meta.db_table
 SKIPPED_REASON = "number on the Blacklist since the launch"
@@ -154,6 +154,40 @@ def _set_sent(token: str, gateway: str, results: list[SendResult], now: datetime
         return _rowcount(cursor)
 
 
+def _remember_sent(message_ids: list[int]) -> None:
+    """Upsert LastSent for the marketing messages just handed over (attribution).
+
+    One statement per batch; the rows are read back by primary key. A later message
+    wins; two messages of a batch to one number (not in a campaign) keep the last.
+    """
+    if not message_ids:
+        return
+    table = LastSent._meta.db_table
+    if connection.vendor == "postgresql":
+        columns = "phone_number, account_id, id, campaign_id, sent_at"
+        rows = (
+            f"SELECT DISTINCT ON (phone_number, account_id) {columns} FROM {MESSAGE_TABLE} "  # noqa: S608
+            "WHERE id = ANY(%s) AND marketing AND sent_at IS NOT NULL "
+            "ORDER BY phone_number, account_id, sent_at DESC, id DESC"
+        )
+        params: list = [list(message_ids)]
+    else:
+        marks = ", ".join(["%s"] * len(message_ids))
+        rows = (
+            f"SELECT phone_number, account_id, id, campaign_id, sent_at FROM {MESSAGE_TABLE} "  # noqa: S608
+            f"WHERE id IN ({marks}) AND marketing AND sent_at IS NOT NULL ORDER BY id"
+        )
+        params = list(message_ids)
+    sql = (
+        f"INSERT INTO {table} (phone_number, account_id, message_id, campaign_id, sent_at) "
+        f"{rows} ON CONFLICT (phone_number, account_id) DO UPDATE SET "
+        "message_id = excluded.message_id, campaign_id = excluded.campaign_id, "
+        f"sent_at = excluded.sent_at WHERE {table}.sent_at <= excluded.sent_at"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def _set_failed(token: str, gateway: str, results: list[SendResult], now: datetime) -> int:
     if not results:
         return 0
@@ -242,6 +276,7 @@ def send_next_batch(
                 state=MessageState.QUEUED, claim="", claimed_at=None
             )
         sent = _set_sent(token, gateway.name, accepted, done)
+        _remember_sent([result.message_id for result in accepted])
         failed = _set_failed(token, gateway.name, rejected, done)
         if rejected:
             rejected_ids = {result.message_id for result in rejected}
@@ -367,6 +402,7 @@ def send_messages(message_ids: list[int]) -> BatchOutcome:
                 state=MessageState.QUEUED, claim="", claimed_at=None
             )
         sent = _set_sent(token, gateway.name, accepted, done)
+        _remember_sent([result.message_id for result in accepted])
         failed = _set_failed(token, gateway.name, rejected, done)
         credits = {row.id: row.credits for row in rows}
         for result in rejected:

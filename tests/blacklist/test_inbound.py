@@ -28,6 +28,7 @@ from blacklist.models import (
     RejectedInbound,
 )
 from blacklist.services import assign_unattributed, blacklist_number, connection_create
+from campaigns.dispatch import _remember_sent
 from campaigns.models import Contact, ContactList, Message, MessageState
 from tests.builders import make_account
 
@@ -63,7 +64,7 @@ def sent_message(
     state: MessageState = MessageState.SENT,
     credits: int = 1,
 ) -> Message:
-    return Message.objects.create(
+    message = Message.objects.create(
         account=account,
         phone_number=number,
         region="FR",
@@ -74,6 +75,9 @@ def sent_message(
         state=state,
         sent_at=timezone.now() - ago if state != MessageState.QUEUED else None,
     )
+    if message.sent_at:
+        _remember_sent([message.pk])  # as dispatch does for each batch it hands over
+    return message
 
 
 def test_an_unknown_token_is_refused_and_nothing_is_stored(post: Any) -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import CreditEntry, EntryKind
 from blacklist.models import BlacklistEntry, BlacklistSource
+from campaigns.dispatch import _remember_sent
 from campaigns.models import Message, MessageState
 from tests.builders import make_account
 
@@ -28,10 +29,11 @@ def _fresh_limits() -> None:
 @pytest.fixture
 def shop(db: Any) -> Any:
     account = make_account(slug="shop", name="Shop & Co", credits=10)
-    Message.objects.create(
+    sent = Message.objects.create(
         account=account, phone_number=NUMBER, region="GB", text="Sale ns.fr/x", segments=1,
         credits=2, state=MessageState.DELIVERED, sent_at=timezone.now(),
     )  # fmt: skip
+    _remember_sent([sent.pk])  # as dispatch does
     return account
 
 
@@ -82,10 +84,11 @@ def test_any_other_number_gets_the_same_answer_and_nothing_happens(
     shop: Any, client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     other = make_account(slug="other", credits=10)
-    Message.objects.create(
+    theirs = Message.objects.create(
         account=other, phone_number="+447400999999", region="GB", text="x", segments=1,
         credits=2, state=MessageState.SENT, sent_at=timezone.now(),
     )  # fmt: skip
+    _remember_sent([theirs.pk])
     known = submit(client, shop, NUMBER, django_capture_on_commit_callbacks)
     cache.clear()
     stranger = submit(client, shop, "+447400000001", django_capture_on_commit_callbacks)
