@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -175,6 +176,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "status": status,
+            "query": urlencode({"status": status}) if status else "",
             "statuses": [
                 (value, label)
                 for value, label in InboundStatus.choices

@@ -128,6 +128,26 @@ def _update_from_pairs(
     return sql, params
 
 
+def _record(
+    token: str, gateway: str, results: list[SendResult]
+) -> tuple[list[SendResult], list[SendResult], list[int], int, int]:
+    """Write what the gateway answered for a claim, in the caller's transaction:
+    (accepted, rejected, queued again, rows sent, rows failed)."""
+    accepted = [result for result in results if result.accepted]
+    rejected = [result for result in results if not result.accepted and not result.retry]
+    retry = [result.message_id for result in results if result.retry]
+    if retry:
+        # The gateway is unreachable: back to the queue, the tick tries again later.
+        Message.objects.filter(id__in=retry, claim=token, state=MessageState.SENDING).update(
+            state=MessageState.QUEUED, claim="", claimed_at=None
+        )
+    done = timezone.now()
+    sent = _set_sent(token, gateway, accepted, done)
+    _remember_sent([result.message_id for result in accepted])
+    failed = _set_failed(token, gateway, rejected, done)
+    return accepted, rejected, retry, sent, failed
+
+
 def _rowcount(cursor: Any) -> int:
     """Rows the last statement changed (SQLite reports -1 for a WITH ... UPDATE)."""
     if cursor.rowcount >= 0:
@@ -265,19 +285,8 @@ def send_next_batch(
             for row in to_send
         ]
     )
-    accepted = [result for result in results if result.accepted]
-    rejected = [result for result in results if not result.accepted and not result.retry]
-    retry = [result.message_id for result in results if result.retry]
-    done = timezone.now()
     with transaction.atomic():
-        if retry:
-            # The gateway is unreachable: back to the queue, the tick tries again later.
-            Message.objects.filter(id__in=retry, claim=token, state=MessageState.SENDING).update(
-                state=MessageState.QUEUED, claim="", claimed_at=None
-            )
-        sent = _set_sent(token, gateway.name, accepted, done)
-        _remember_sent([result.message_id for result in accepted])
-        failed = _set_failed(token, gateway.name, rejected, done)
+        accepted, rejected, retry, sent, failed = _record(token, gateway.name, results)
         if rejected:
             rejected_ids = {result.message_id for result in rejected}
             refunded += _refund(
@@ -391,19 +400,9 @@ def send_messages(message_ids: list[int]) -> BatchOutcome:
     results = gateway.send_batch(
         [OutgoingSms(row.id, row.phone_number, row.sender_id, row.text, row.ucs2) for row in rows]
     )
-    accepted = [result for result in results if result.accepted]
-    rejected = [result for result in results if not result.accepted and not result.retry]
-    retry = [result.message_id for result in results if result.retry]
-    done = timezone.now()
     refunded = 0
     with transaction.atomic():
-        if retry:
-            Message.objects.filter(id__in=retry, claim=token, state=MessageState.SENDING).update(
-                state=MessageState.QUEUED, claim="", claimed_at=None
-            )
-        sent = _set_sent(token, gateway.name, accepted, done)
-        _remember_sent([result.message_id for result in accepted])
-        failed = _set_failed(token, gateway.name, rejected, done)
+        accepted, rejected, retry, sent, failed = _record(token, gateway.name, results)
         credits = {row.id: row.credits for row in rows}
         for result in rejected:
             if credits[result.message_id]:
