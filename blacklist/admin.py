@@ -33,6 +33,9 @@ def _show_secret(request: HttpRequest, connection: GatewayConnection, secret: st
     if connection.kind == "kannel":
         url = request.build_absolute_uri(reverse("kannel-inbound", args=[secret]))
         message += " — get-url: " + url + "?from=%p&to=%P&text=%a&id=%I&smsc=%i"
+    else:
+        url = request.build_absolute_uri(reverse("json-inbound", args=[connection.name]))
+        message += " — POST JSON to " + url + " (X-Signature: HMAC-SHA256)"
     messages.warning(request, message)
 
 

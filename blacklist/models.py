@@ -41,8 +41,10 @@ class GatewayConnection(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=GatewayKind.choices)
     shortcode = models.CharField(_("shortcode"), max_length=15, default="")
     secret_hash = models.CharField(max_length=64, unique=True, editable=False)
-    # HMAC needs the secret itself: kept for JSON connections only.
-    signing_secret = models.CharField(max_length=64, blank=True, editable=False)
+    # HMAC needs the secret itself, so a JSON connection also keeps it encrypted with a
+    # key derived from SECRET_KEY (blacklist/signing.py): the database alone gives
+    # neither the token nor the signing key.
+    signing_secret = models.TextField(blank=True, editable=False)
     secret_hint = models.CharField(_("secret starts with"), max_length=8, editable=False)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -36,10 +36,12 @@ from blacklist.models import (
     BlacklistEvent,
     BlacklistSource,
     GatewayConnection,
+    GatewayKind,
     InboundMessage,
     InboundStatus,
     hash_secret,
 )
+from blacklist.signing import seal
 from campaigns.models import Contact, LastSent, Message, MessageState
 from campaigns.phone import normalize_number
 from campaigns.text import Encoding
@@ -317,6 +319,7 @@ def connection_create(*, name: str, kind: str) -> tuple[GatewayConnection, str]:
         kind=kind,
         secret_hash=hash_secret(secret),
         secret_hint=secret[:4],
+        signing_secret=seal(secret) if kind == GatewayKind.JSON else "",
     )
     return connection, secret
 
@@ -326,8 +329,9 @@ def connection_rotate(connection: GatewayConnection) -> str:
     secret = _new_secret()
     connection.secret_hash = hash_secret(secret)
     connection.secret_hint = secret[:4]
+    connection.signing_secret = seal(secret) if connection.kind == GatewayKind.JSON else ""
     connection.rotated_at = timezone.now()
-    connection.save(update_fields=["secret_hash", "secret_hint", "rotated_at"])
+    connection.save(update_fields=["secret_hash", "secret_hint", "signing_secret", "rotated_at"])
     return secret
 
 

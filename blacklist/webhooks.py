@@ -4,7 +4,9 @@ Kannel (its sms-service `get-url`), the connection's token in the path:
 
     /webhooks/kannel/inbound/<token>/?from=%p&to=%P&text=%a&id=%I&smsc=%i
 
-(the same parameters POSTed as a form are read too).
+(the same parameters POSTed as a form are read too). Other carriers POST JSON to
+/webhooks/inbound/<connection name>/, signed with HMAC-SHA256 (see json_inbound):
+no signature is 401, a bad one or a timestamp outside 5 minutes 403.
 
 - unknown or missing token: 403, nothing stored but a log line;
 - a request that cannot be read (no id, an unreadable number, a text over
@@ -15,20 +17,23 @@ Kannel (its sms-service `get-url`), the connection's token in the path:
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from blacklist.models import GatewayKind, RejectedInbound
+from blacklist.models import GatewayConnection, GatewayKind, RejectedInbound
 from blacklist.services import connection_for_secret, receive_inbound
+from blacklist.signing import check, unseal
 from campaigns.phone import InvalidNumber, normalize_number
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 10_000  # a concatenated SMS of 255 parts holds under 40,000 bytes
 MAX_ID_CHARS = 100
+MAX_BODY_BYTES = 64 * 1024
 
 
 def _text(body: str, status: int) -> HttpResponse:
@@ -47,6 +52,51 @@ def sender_number(raw: str) -> str:
         raise
 
 
+def _reject(request: HttpRequest, connection: GatewayConnection, reason: str) -> HttpResponse:
+    """400 with the reason; the (authenticated) request is kept for support."""
+    raw = f"{request.method} {request.get_full_path()}\n\n" + request.body[:100_000].decode(
+        "utf-8", "replace"
+    )
+    RejectedInbound.objects.create(connection=connection, reason=reason[:255], raw=raw)
+    log.warning("inbound on %s refused: %s", connection.name, reason)
+    return _text(f"bad request: {reason}", 400)
+
+
+def _receive(
+    request: HttpRequest, connection: GatewayConnection, params: dict[str, object]
+) -> HttpResponse:
+    """Check a reply's fields (the same for every format), then store and apply it."""
+    values = {name: params.get(name) for name in ("id", "from", "to", "text")}
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            return _reject(request, connection, f"{name} must be a string")
+    carrier_id = (values["id"] or "").strip()
+    if not carrier_id:
+        return _reject(request, connection, "missing id (the carrier's message id)")
+    if len(carrier_id) > MAX_ID_CHARS:
+        return _reject(request, connection, f"id longer than {MAX_ID_CHARS} characters")
+    text = values["text"] or ""
+    if len(text) > MAX_TEXT_CHARS:
+        return _reject(
+            request, connection, f"text longer than {MAX_TEXT_CHARS} characters ({len(text)})"
+        )
+    raw_sender = values["from"] or ""
+    try:
+        sender = sender_number(raw_sender)
+    except InvalidNumber as error:
+        return _reject(
+            request, connection, f"unreadable sender number {raw_sender[:40]!r} ({error.code})"
+        )
+    _inbound, new = receive_inbound(
+        connection=connection,
+        carrier_id=carrier_id,
+        sender=sender,
+        receiver=(values["to"] or "").strip()[:20],
+        text=text,
+    )
+    return _text("ok" if new else "ok: already received", 200)
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def kannel_inbound(request: HttpRequest, token: str) -> HttpResponse:
@@ -57,32 +107,37 @@ def kannel_inbound(request: HttpRequest, token: str) -> HttpResponse:
     params = request.GET.copy()
     if request.method == "POST":
         params.update(request.POST)
+    return _receive(request, connection, {name: params.get(name) for name in params})
 
-    def reject(reason: str) -> HttpResponse:
-        raw = f"{request.method} {request.get_full_path()}\n\n" + request.body.decode(
-            "utf-8", "replace"
-        )
-        RejectedInbound.objects.create(connection=connection, reason=reason, raw=raw[:100_000])
-        log.warning("inbound on %s refused: %s", connection.name, reason)
-        return _text(f"bad request: {reason}", 400)
 
-    carrier_id = params.get("id", "").strip()
-    if not carrier_id:
-        return reject("missing id (the carrier's message id, Kannel's %I)")
-    if len(carrier_id) > MAX_ID_CHARS:
-        return reject(f"id longer than {MAX_ID_CHARS} characters")
-    text = params.get("text", "")
-    if len(text) > MAX_TEXT_CHARS:
-        return reject(f"text longer than {MAX_TEXT_CHARS} characters ({len(text)})")
+@csrf_exempt
+@require_POST
+def json_inbound(request: HttpRequest, name: str) -> HttpResponse:
+    """A carrier's reply as JSON, signed (blacklist/signing.py):
+
+    POST /webhooks/inbound/<connection name>/
+    {"id": "carrier-123", "from": "+33612345678", "to": "36034", "text": "STOP"}
+    """
+    timestamp = request.headers.get("X-Signature-Timestamp", "")
+    signature = request.headers.get("X-Signature", "")
+    if not timestamp or not signature:
+        log.warning("inbound on %r refused: no signature", name[:40])
+        return _text("unauthorized: X-Signature and X-Signature-Timestamp are required", 401)
+    connection = GatewayConnection.objects.filter(
+        name=name, kind=GatewayKind.JSON, active=True
+    ).first()
+    secret = unseal(connection.signing_secret) if connection else None
+    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
+        why = "body too large to check"
+    else:
+        why = check(secret, timestamp, signature, request.body) if secret else "unknown connection"
+    if why or connection is None:
+        log.warning("inbound on %r refused: %s", name[:40], why)
+        return _text("forbidden: bad signature", 403)
     try:
-        sender = sender_number(params.get("from", ""))
-    except InvalidNumber as error:
-        return reject(f"unreadable sender number {params.get('from', '')!r} ({error.code})")
-    _inbound, new = receive_inbound(
-        connection=connection,
-        carrier_id=carrier_id,
-        sender=sender,
-        receiver=params.get("to", "").strip()[:20],
-        text=text,
-    )
-    return _text("ok" if new else "ok: already received", 200)
+        payload = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as error:
+        return _reject(request, connection, f"body is not JSON ({error})")
+    if not isinstance(payload, dict):
+        return _reject(request, connection, "body must be a JSON object")
+    return _receive(request, connection, payload)

@@ -22,6 +22,7 @@ urlpatterns = [
         blacklist_webhooks.kannel_inbound,
         name="kannel-inbound",
     ),
+    path("webhooks/inbound/<str:name>/", blacklist_webhooks.json_inbound, name="json-inbound"),
     path("", include("django.contrib.auth.urls")),
     path("", include("accounts.urls")),
     path("", include("campaigns.urls")),
