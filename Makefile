@@ -39,12 +39,14 @@ messages: $(INSTALLED)
 	$(BIN)/python manage.py compilemessages --locale fr --ignore ".venv/*"
 
 ## Speed figures: text engine, live preview, imports and, with BENCH_DATABASE_URL on
-## PostgreSQL, a 1,000,000-recipient campaign and Kannel (prints, asserts nothing).
+## PostgreSQL, a 1,000,000-recipient campaign, Kannel, and the inbound webhook under
+## gunicorn driven by wrk (apt-get install wrk). Prints figures, asserts no timing.
 bench: $(INSTALLED)
 	$(BIN)/python bench/text_preview.py
 	$(BIN)/python bench/contact_import.py
-	@if [ -n "$$BENCH_DATABASE_URL" ]; then $(BIN)/python bench/campaign_dispatch.py; \
-	else echo "campaign bench skipped: set BENCH_DATABASE_URL=postgres://... to run it"; fi
+	@if [ -n "$$BENCH_DATABASE_URL" ]; then $(BIN)/python bench/campaign_dispatch.py && \
+	$(BIN)/python bench/inbound_load.py; \
+	else echo "campaign and inbound benches skipped: set BENCH_DATABASE_URL=postgres://... to run them"; fi
 
 worker: $(INSTALLED)
 	$(BIN)/celery -A smsplatform worker --loglevel INFO --queues sms
