@@ -11,6 +11,9 @@ BENCH_INBOUND_CONNECTIONS, default 32) prints requests/s and the latency distrib
 then the bench counts: one Blacklist entry, one confirmation SMS and one debit per
 distinct STOPped number, one inbound row per carrier id, no answer other than 2xx.
 
+gunicorn runs BENCH_GUNICORN_WORKERS (default 3) workers of BENCH_GUNICORN_CLASS (default
+gthread, 4 threads each).
+
 The confirmations go to a Redis queue (BENCH_REDIS_URL, default db 14, emptied before
 and after) that no worker reads: the webhook's own cost is measured, not the gateway's.
 """
@@ -42,7 +45,7 @@ WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "3"))
 
 # wrk's script: each thread numbers its requests; its STOPs come from its own numbers.
 LUA = r"""
-local thread_id = 0
+-- thread_id is a global each thread gets from setup() (a local here would hide it).
 local counter = 0
 local threads = {}
 function setup(thread)
@@ -146,7 +149,8 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         [
             sys.executable, "-m", "gunicorn", "smsplatform.wsgi",
             "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-            "--worker-class", "gthread", "--threads", "4", "--log-level", "warning",
+            "--worker-class", os.environ.get("BENCH_GUNICORN_CLASS", "gthread"),
+            "--threads", "4", "--log-level", "warning",
         ],
         cwd=REPO, env=env, start_new_session=True,
     )  # fmt: skip
