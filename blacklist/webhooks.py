@@ -31,9 +31,10 @@ from campaigns.phone import InvalidNumber, normalize_number
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 10_000  # a concatenated SMS of 255 parts holds under 40,000 bytes
+# The longest text a concatenated SMS can carry: 255 parts of 153 GSM characters.
+MAX_TEXT_CHARS = 255 * 153
 MAX_ID_CHARS = 100
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 256 * 1024
 
 
 def _text(body: str, status: int) -> HttpResponse:
