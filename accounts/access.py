@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from accounts.models import Account, Role
 
@@ -45,7 +47,9 @@ def account_required(view: View) -> View:
         request.account_role = (  # type: ignore[attr-defined]
             account.memberships.filter(user=request.user).values_list("role", flat=True).first()
         )
-        return view(request, *args, **kwargs)
+        # Dates and times on the account's pages read in the account's time zone.
+        with timezone.override(zoneinfo.ZoneInfo(account.timezone)):
+            return view(request, *args, **kwargs)
 
     return wrapper
 

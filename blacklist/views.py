@@ -74,6 +74,7 @@ def blacklist_export(request: HttpRequest) -> StreamingHttpResponse:
     _form, filters = _filters(request)
     entries = selectors.blacklist_list(account=request.account, filters=filters)  # type: ignore[attr-defined]
     writer = csv.writer(_Echo(), delimiter=";")
+    zone = timezone.get_current_timezone()  # the account's: the rows stream after the view
 
     def rows() -> Iterator[str]:
         yield "\ufeff" + writer.writerow([_("Number"), _("Source"), _("Added"), _("Note")])
@@ -82,7 +83,7 @@ def blacklist_export(request: HttpRequest) -> StreamingHttpResponse:
                 [
                     entry.phone_number,
                     entry.get_source_display(),
-                    timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M"),
+                    timezone.localtime(entry.created_at, zone).strftime("%Y-%m-%d %H:%M"),
                     safe_cell(entry.note),
                 ]
             )
