@@ -130,8 +130,9 @@ def prepare() -> tuple[str, list[int]]:
             )
             cursor.execute(
                 f"INSERT INTO {table} (phone_number, account_id, message_id, campaign_id, "  # noqa: S608
-                "sent_at) SELECT '+336' || %s || lpad(n::text, 7, '0'), "
-                "(%s::bigint[])[1 + n %% %s], n, NULL, now() - interval '1 day' "
+                "sent_at, marketing_at) SELECT '+336' || %s || lpad(n::text, 7, '0'), "
+                "(%s::bigint[])[1 + n %% %s], n, NULL, now() - interval '1 day', "
+                "now() - interval '1 day' "
                 "FROM generate_series(0, %s) AS n",
                 [thread + 1, accounts, ACCOUNTS, NUMBERS_PER_THREAD - 1],
             )

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import connection as db
 from django.utils import timezone
 
 from accounts.models import Account, EntryKind
@@ -71,8 +71,8 @@ def attribute(number: str, *, now: datetime | None = None) -> Attribution | None
     now = now or timezone.now()
     since = now - timedelta(days=settings.SMS_ATTRIBUTION_DAYS)
     row = (
-        LastSent.objects.filter(phone_number=number, sent_at__gte=since)
-        .order_by("-sent_at", "-message_id")
+        LastSent.objects.filter(phone_number=number, marketing_at__gte=since)
+        .order_by("-marketing_at", "-message_id")
         .values_list("account_id", "message_id", "campaign_id")
         .first()
     )
@@ -86,6 +86,82 @@ def confirmation_text(account: Account, region: str) -> str:
     return template.format(name=account.name)
 
 
+def blacklist_numbers(
+    *,
+    account: Account,
+    numbers: list[str],
+    source: BlacklistSource,
+    inbound: InboundMessage | None = None,
+    actor: object | None = None,
+    note: str = "",
+) -> list[BlacklistEntry]:
+    """Put `numbers` on the account's Blacklist with everything that follows but the
+    confirmation; the entries this call created. Numbers already there are left alone.
+
+    Set-based: a handful of statements whatever the count (a CSV of 50,000 numbers is
+    50 calls of 1,000), and exact under concurrency: the entries are inserted with
+    ON CONFLICT DO NOTHING RETURNING, so a number two callers add at once is created
+    (and confirmed, and debited) by one of them only.
+    """
+    numbers = list(dict.fromkeys(numbers))
+    if not numbers:
+        return []
+    with transaction.atomic():
+        contacts = {
+            phone: (pk, " ".join(part for part in (basis, at.isoformat() if at else "") if part))
+            for pk, phone, basis, at in Contact.objects.filter(
+                account=account, phone_number__in=numbers
+            ).values_list("pk", "phone_number", "consent_basis", "consent_at")
+        }
+        now = timezone.now()
+        rows = [
+            (
+                account.pk,
+                number,
+                source,
+                now,
+                inbound.pk if inbound else None,
+                contacts[number][1][:255] if number in contacts else "",
+                note[:255],
+            )
+            for number in numbers
+        ]
+        created_ids: list[int] = []
+        table = BlacklistEntry._meta.db_table
+        with db.cursor() as cursor:
+            for start in range(0, len(rows), 500):
+                chunk = rows[start : start + 500]
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"INSERT INTO {table} (account_id, phone_number, source, created_at, "  # noqa: S608
+                    f"inbound_id, revoked_consent, note) VALUES {values} "
+                    "ON CONFLICT (account_id, phone_number) DO NOTHING RETURNING id",
+                    [value for row in chunk for value in row],
+                )
+                created_ids += [row[0] for row in cursor.fetchall()]
+        if not created_ids:
+            return []
+        entries = list(BlacklistEntry.objects.filter(pk__in=created_ids).order_by("pk"))
+        added = [entry.phone_number for entry in entries]
+        BlacklistEvent.objects.bulk_create(
+            BlacklistEvent(
+                account=account,
+                phone_number=number,
+                action=BlacklistEvent.Action.ADDED,
+                source=source,
+                reason=note[:255],
+                inbound=inbound,
+                actor=actor,
+            )
+            for number in added
+        )
+        Contact.lists.through.objects.filter(
+            contact_id__in=[contacts[number][0] for number in added if number in contacts]
+        ).delete()
+        _cancel_queued(account, added, reference=f"blacklist:{entries[0].pk}:cancelled")
+    return entries
+
+
 def blacklist_number(
     *,
     account: Account,
@@ -96,78 +172,57 @@ def blacklist_number(
     note: str = "",
     confirm: bool = True,
 ) -> tuple[BlacklistEntry, bool]:
-    """Put `number` on the account's Blacklist with everything that follows; (entry,
-    created). Already there: nothing happens (no second confirmation, no debit)."""
+    """One number on the Blacklist, with the confirmation SMS and its credit when
+    `confirm`; (entry, created). Already there: nothing happens (no second
+    confirmation, no debit)."""
     with transaction.atomic():
-        contact = (
-            Contact.objects.filter(account=account, phone_number=number)
-            .values_list("pk", "consent_basis", "consent_at")
-            .first()
-        )
-        revoked = ""
-        if contact and (contact[1] or contact[2]):
-            revoked = " ".join(
-                part for part in (contact[1], contact[2].isoformat() if contact[2] else "") if part
-            )
-        try:
-            with transaction.atomic():
-                entry = BlacklistEntry.objects.create(
-                    account=account,
-                    phone_number=number,
-                    source=source,
-                    inbound=inbound,
-                    revoked_consent=revoked[:255],
-                    note=note[:255],
-                )
-        except IntegrityError:
-            return BlacklistEntry.objects.get(account=account, phone_number=number), False
-        BlacklistEvent.objects.create(
+        created = blacklist_numbers(
             account=account,
-            phone_number=number,
-            action=BlacklistEvent.Action.ADDED,
+            numbers=[number],
             source=source,
-            reason=note[:255],
             inbound=inbound,
             actor=actor,
+            note=note,
         )
-        if contact:
-            Contact.lists.through.objects.filter(contact_id=contact[0]).delete()
-        _cancel_queued(account, number, entry)
+        if not created:
+            return BlacklistEntry.objects.get(account=account, phone_number=number), False
+        entry = created[0]
         if confirm:
             _confirm(account, number, entry)
     return entry, True
 
 
-def _cancel_queued(account: Account, number: str, entry: BlacklistEntry) -> None:
-    """Cancel and refund the account's queued messages to `number` outside campaigns.
+def _cancel_queued(account: Account, numbers: list[str], *, reference: str) -> None:
+    """Cancel and refund the account's queued messages to `numbers` outside campaigns.
 
-    Campaign messages to the number are left to dispatch, which checks the Blacklist
+    Campaign messages to the numbers are left to dispatch, which checks the Blacklist
     right before each batch goes to the gateway: they are skipped and refunded then,
     never handed over. (Looking them up here would need an index on every message's
     number, which made launches and dispatch three times slower.)
     """
-    queued = Message.objects.filter(
-        phone_number=number, campaign__isnull=True, account=account, state=MessageState.QUEUED
-    ).select_for_update()
-    ids = list(queued.values_list("id", flat=True))
-    if not ids:
-        return
-    refund = (
-        Message.objects.filter(id__in=ids, state=MessageState.QUEUED).aggregate(
-            total=Sum("credits")
-        )["total"]
-        or 0
+    queued = list(
+        Message.objects.filter(
+            phone_number__in=numbers,
+            campaign__isnull=True,
+            account=account,
+            state=MessageState.QUEUED,
+        )
+        .select_for_update()
+        .values_list("id", "credits")
     )
-    Message.objects.filter(id__in=ids, state=MessageState.QUEUED).update(
+    if not queued:
+        return
+    Message.objects.filter(id__in=[pk for pk, _ in queued]).update(
         state=MessageState.CANCELLED, error=CANCELLED_REASON, report_at=timezone.now()
     )
+    refund = sum(credits for _, credits in queued)
     if refund:
         credits_add(
             account=account,
             amount=refund,
             kind=EntryKind.REFUND,
-            reference=f"blacklist:{entry.pk}:cancelled",
-            note=f"{len(ids)} messages to {number} cancelled: number on the Blacklist",
+            reference=reference,
+            note=f"{len(queued)} messages cancelled: numbers on the Blacklist",
         )
 
 

@@ -175,34 +175,44 @@ def _set_sent(token: str, gateway: str, results: list[SendResult], now: datetime
 
 
 def _remember_sent(message_ids: list[int]) -> None:
-    """Upsert LastSent for the marketing messages just handed over (attribution).
-
-    One statement per batch; the rows are read back by primary key. A later message
-    wins; two messages of a batch to one number (not in a campaign) keep the last.
-    """
+    """Upsert LastSent for the messages just handed over: one statement per batch, the
+    rows read back by primary key. A later message wins; marketing fields move only
+    with a marketing message."""
     if not message_ids:
         return
     table = LastSent._meta.db_table
+    columns = (
+        "phone_number, account_id, sent_at, CASE WHEN marketing THEN sent_at END, "
+        "CASE WHEN marketing THEN id END, CASE WHEN marketing THEN campaign_id END"
+    )
     if connection.vendor == "postgresql":
-        columns = "phone_number, account_id, id, campaign_id, sent_at"
         rows = (
             f"SELECT DISTINCT ON (phone_number, account_id) {columns} FROM {MESSAGE_TABLE} "  # noqa: S608
-            "WHERE id = ANY(%s) AND marketing AND sent_at IS NOT NULL "
-            "ORDER BY phone_number, account_id, sent_at DESC, id DESC"
+            "WHERE id = ANY(%s) AND sent_at IS NOT NULL "
+            "ORDER BY phone_number, account_id, marketing DESC, sent_at DESC, id DESC"
         )
         params: list = [list(message_ids)]
-    else:
+    else:  # SQLite applies the rows one after the other: no need to keep one per key
         marks = ", ".join(["%s"] * len(message_ids))
         rows = (
-            f"SELECT phone_number, account_id, id, campaign_id, sent_at FROM {MESSAGE_TABLE} "  # noqa: S608
-            f"WHERE id IN ({marks}) AND marketing AND sent_at IS NOT NULL ORDER BY id"
+            f"SELECT {columns} FROM {MESSAGE_TABLE} "  # noqa: S608
+            f"WHERE id IN ({marks}) AND sent_at IS NOT NULL ORDER BY id"
         )
         params = list(message_ids)
+    newer = (
+        f"excluded.marketing_at IS NOT NULL AND ({table}.marketing_at IS NULL "
+        f"OR {table}.marketing_at <= excluded.marketing_at)"
+    )
     sql = (
-        f"INSERT INTO {table} (phone_number, account_id, message_id, campaign_id, sent_at) "
-        f"{rows} ON CONFLICT (phone_number, account_id) DO UPDATE SET "
-        "message_id = excluded.message_id, campaign_id = excluded.campaign_id, "
-        f"sent_at = excluded.sent_at WHERE {table}.sent_at <= excluded.sent_at"
+        f"INSERT INTO {table} (phone_number, account_id, sent_at, marketing_at, message_id, "
+        f"campaign_id) {rows} ON CONFLICT (phone_number, account_id) DO UPDATE SET "
+        f"sent_at = CASE WHEN {table}.sent_at < excluded.sent_at THEN excluded.sent_at "
+        f"ELSE {table}.sent_at END, "
+        f"marketing_at = CASE WHEN {newer} THEN excluded.marketing_at "
+        f"ELSE {table}.marketing_at END, "
+        f"message_id = CASE WHEN {newer} THEN excluded.message_id ELSE {table}.message_id END, "
+        f"campaign_id = CASE WHEN {newer} THEN excluded.campaign_id "
+        f"ELSE {table}.campaign_id END"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -404,10 +414,11 @@ def send_messages(message_ids: list[int]) -> BatchOutcome:
     with transaction.atomic():
         accepted, rejected, retry, sent, failed = _record(token, gateway.name, results)
         credits = {row.id: row.credits for row in rows}
+        owners = Account.objects.in_bulk({accounts[result.message_id] for result in rejected})
         for result in rejected:
             if credits[result.message_id]:
-                credits_add(
-                    account=Account.objects.get(pk=accounts[result.message_id]),
+                credits_add(  # one entry per message: a single send's refund is its own
+                    account=owners[accounts[result.message_id]],
                     amount=credits[result.message_id],
                     kind=EntryKind.REFUND,
                     reference=f"message:{result.message_id}:rejected",

@@ -331,18 +331,23 @@ class Message(models.Model):
 
 
 class LastSent(models.Model):
-    """The last marketing message an account handed over to a number: what a reply's
-    attribution and the unsubscribe page read.
+    """Who last handed a message to a number: one row per (number, account), written by
+    dispatch once per batch (an upsert of the batch's rows), so neither question below
+    ever scans the messages.
 
-    One row per (number, account), written by dispatch once per batch (an upsert of the
-    batch's rows), so looking up who last messaged a number never scans the messages.
+    - `sent_at`: the account's last message of any kind to the number; the unsubscribe
+      page asks "did this account ever message this number?".
+    - `marketing_at`, `message_id`, `campaign_id`: its last marketing message; a STOP is
+      attributed to the account with the latest one. (A STOP confirmation or a
+      notification never moves them.)
     """
 
     phone_number = models.CharField(_("phone number"), max_length=16)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    message_id = models.BigIntegerField()
-    campaign_id = models.BigIntegerField(null=True)
     sent_at = models.DateTimeField(_("sent"))
+    marketing_at = models.DateTimeField(null=True)
+    message_id = models.BigIntegerField(null=True)
+    campaign_id = models.BigIntegerField(null=True)
 
     class Meta:
         constraints = [

@@ -214,3 +214,17 @@ def test_the_inbox_shows_the_accounts_replies_with_their_campaign(
     assert "Soldes d&#x27;hiver" in page
     only = client_a.get(reverse("inbox"), {"status": "reply"})
     assert [r.text for r in only.context["page"].object_list] == ["Ouvert dimanche ?"]
+
+
+def test_a_large_file_is_added_in_a_few_statements_per_thousand_numbers(
+    client_a: Client, account_a: Any, django_assert_max_num_queries: Any
+) -> None:
+    data = "\n".join(f"+3361{n:07d}" for n in range(2500)).encode()
+    upload = SimpleUploadedFile("stop.csv", data, content_type="text/csv")
+
+    with django_assert_max_num_queries(60):  # one statement per number would be 2,500+
+        answer = client_a.post(reverse("blacklist-add"), {"file": upload})
+
+    assert answer.status_code == 302
+    assert BlacklistEntry.objects.filter(account=account_a).count() == 2500
+    assert BlacklistEvent.objects.filter(account=account_a).count() == 2500

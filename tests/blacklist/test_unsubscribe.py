@@ -152,3 +152,22 @@ def test_one_number_asked_again_and_again_gets_one_confirmation(
 
     assert BlacklistEntry.objects.count() == 1
     assert CreditEntry.objects.filter(kind=EntryKind.STOP_CONFIRMATION).count() == 1
+
+
+def test_a_notification_accounts_recipient_can_unsubscribe_too(
+    db: Any, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    from accounts.models import AccountType
+
+    notifier = make_account(
+        slug="clinic", name="Clinique", credits=5, account_type=AccountType.NOTIFICATION
+    )
+    reminder = Message.objects.create(
+        account=notifier, phone_number=NUMBER, region="GB", text="RDV demain ns.fr/x",
+        segments=1, credits=2, marketing=False, state=MessageState.SENT, sent_at=timezone.now(),
+    )  # fmt: skip
+    _remember_sent([reminder.pk])
+
+    submit(client, notifier, NUMBER, django_capture_on_commit_callbacks)
+
+    assert BlacklistEntry.objects.get().account == notifier

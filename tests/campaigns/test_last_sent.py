@@ -48,12 +48,17 @@ def test_the_last_marketing_sender_of_each_number_is_kept(
         committed(launch_campaign, later)
         committed(launch_campaign, make_campaign(notifier, [recipients(notifier)], text="RDV"))
 
-    rows = set(LastSent.objects.values_list("phone_number", "account_id"))
+    rows = {
+        (number, account_id, marketing_at is None)
+        for number, account_id, marketing_at in LastSent.objects.values_list(
+            "phone_number", "account_id", "marketing_at"
+        )
+    }
     assert rows == {
-        (number, account.pk)
+        (number, account.pk, account == notifier)
         for number in ("+33612345601", "+33612345602")
-        for account in (first, second)
-    }  # a notification is no marketing message: not kept
+        for account in (first, second, notifier)
+    }  # every sender is kept; a notification is no marketing message
     with time_machine.travel(WEEKDAY_MORNING.replace(hour=11), tick=False):
         found = attribute("+33612345601")
     assert found is not None
@@ -64,4 +69,29 @@ def test_the_last_marketing_sender_of_each_number_is_kept(
         again = make_campaign(first, [ContactList.objects.get(account=first)], text="Relance")
         committed(launch_campaign, again)
         assert attribute("+33612345601").campaign_id == again.pk
-    assert LastSent.objects.count() == 4
+    assert LastSent.objects.count() == 6
+
+
+@pytest.mark.usefixtures("gateway")
+def test_a_single_message_never_moves_the_marketing_sender(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from campaigns.dispatch import send_messages
+    from campaigns.models import Message
+
+    shop = make_account(slug="shop", credits=100)
+    with time_machine.travel(WEEKDAY_MORNING, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            campaign = make_campaign(shop, [recipients(shop)], text="Soldes")
+            launch_campaign(campaign)
+    with time_machine.travel(WEEKDAY_MORNING.replace(hour=15), tick=False):
+        confirmation = Message.objects.create(
+            account=shop, phone_number="+33612345601", region="FR", text="STOP reçu",
+            segments=1, credits=1, marketing=False,
+        )  # fmt: skip
+        send_messages([confirmation.pk])
+
+    row = LastSent.objects.get(phone_number="+33612345601")
+    assert row.sent_at == WEEKDAY_MORNING.replace(hour=15)  # the confirmation, the latest
+    assert row.marketing_at == WEEKDAY_MORNING  # still the campaign's
+    assert row.campaign_id == campaign.pk
