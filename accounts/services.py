@@ -6,10 +6,13 @@ Each service is keyword-only, runs in one transaction, and raises our domain err
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser as User
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection as db
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.errors import InsufficientCredits, ReferenceConflict, StopMentionRequired
 from accounts.models import (
@@ -25,6 +28,7 @@ from accounts.models import (
     new_unsubscribe_code,
 )
 from smsplatform.errors import DomainError
+from smsplatform.sql import insert_rows, marks, select, set_by_id
 
 
 def _audit(
@@ -160,6 +164,163 @@ def account_update_profile(*, account: Account, default_sender_id: str, timezone
     return account
 
 
+@dataclass(frozen=True)
+class Movement:
+    """One ledger entry to record: `amount` credits (> 0 credit, < 0 debit), once per
+    `reference`. Only a debit the law forces on us sets `allow_negative` (the STOP
+    confirmation SMS must be sent even from an empty account)."""
+
+    account_id: int
+    amount: int
+    kind: EntryKind
+    reference: str
+    note: str = ""
+    allow_negative: bool = False
+
+
+def credits_record(
+    *, movements: Sequence[Movement], actor: User | None = None
+) -> list[CreditEntry]:
+    """Record several ledger entries, of one account or many, in one transaction and a
+    handful of statements whatever their number; the entries, in the given order.
+
+    The rule of every balance change lives here: the accounts' rows are locked (in id
+    order, so two callers never wait on each other in a cycle), each entry carries the
+    balance after it, and the stored balance moves by the entries' sum in the same
+    transaction. A reference already in the ledger for the same account and amount is
+    a retry: its first entry is returned and nothing is recorded again. The same
+    reference used for anything else raises ReferenceConflict; a debit that would take
+    a balance below zero raises InsufficientCredits(needed, available), unless it
+    `allow_negative`. Either error records nothing.
+
+    >>> credits_record(movements=[
+    ...     Movement(account_id=7, amount=-1, kind=EntryKind.STOP_CONFIRMATION,
+    ...              reference="stop-confirmation:12", allow_negative=True),
+    ...     Movement(account_id=9, amount=4, kind=EntryKind.REFUND, reference="refund:3"),
+    ... ])  # doctest: +SKIP
+    """
+    return _record(movements, actor)[0]
+
+
+def _record(
+    movements: Sequence[Movement], actor: User | None
+) -> tuple[list[CreditEntry], dict[int, int]]:
+    """credits_record, with each locked account's balance after the entries."""
+    if not movements:
+        return [], {}
+    if any(movement.amount == 0 for movement in movements):
+        raise DomainError("A ledger entry cannot be zero.")
+    references = [movement.reference for movement in movements]
+    if len(set(references)) != len(references):
+        raise DomainError("Two ledger entries of one operation share a reference.")
+    with transaction.atomic():
+        accounts = sorted({movement.account_id for movement in movements})
+        balances = dict(
+            select(
+                f"SELECT id, credit_balance FROM {Account._meta.db_table} "  # noqa: S608
+                f"WHERE id IN ({marks(accounts)}) ORDER BY id FOR UPDATE",
+                accounts,
+            )
+            if db.vendor == "postgresql"
+            else select(  # SQLite has no row locks: it serialises every writer anyway
+                f"SELECT id, credit_balance FROM {Account._meta.db_table} "  # noqa: S608
+                f"WHERE id IN ({marks(accounts)})",
+                accounts,
+            )
+        )
+        # Holding the locks, a retry with the same reference cannot race its first run;
+        # the unique constraint on `reference` is the guard behind this check.
+        existing = {}
+        if select(
+            f"SELECT 1 FROM {CreditEntry._meta.db_table} "  # noqa: S608
+            f"WHERE reference IN ({marks(references)}) LIMIT 1",
+            references,
+        ):
+            existing = {
+                entry.reference: entry
+                for entry in CreditEntry.objects.filter(reference__in=references)
+            }
+        entries: list[CreditEntry] = []
+        new: list[CreditEntry] = []
+        for movement in movements:
+            first = existing.get(movement.reference)
+            if first is not None:
+                if first.account_id != movement.account_id or first.amount != movement.amount:
+                    raise ReferenceConflict(
+                        f"Ledger reference {movement.reference!r} was already used for "
+                        "another operation.",
+                        reference=movement.reference,
+                    )
+                entries.append(first)
+                continue
+            balance = balances[movement.account_id] + movement.amount
+            if movement.amount < 0 and balance < 0 and not movement.allow_negative:
+                raise InsufficientCredits(
+                    needed=-movement.amount, available=balances[movement.account_id]
+                )
+            balances[movement.account_id] = balance
+            entry = CreditEntry(
+                account_id=movement.account_id,
+                amount=movement.amount,
+                kind=movement.kind,
+                reference=movement.reference,
+                balance_after=balance,
+                note=movement.note[:300],
+                created_by=actor,
+            )
+            entries.append(entry)
+            new.append(entry)
+        if not new:
+            return entries, balances
+        _insert_entries(new)
+        deltas: dict[int, int] = {}
+        for entry in new:
+            deltas[entry.account_id] = deltas.get(entry.account_id, 0) + entry.amount
+        # Relative (balance + delta) even if a future caller forgets the lock; one
+        # statement moves every account's balance by the sum of its new entries.
+        set_by_id(Account._meta.db_table, "credit_balance", deltas, add=True)
+    return entries, balances
+
+
+def _insert_entries(entries: list[CreditEntry]) -> None:
+    """Insert new entries, ids set on them; ReferenceConflict if another transaction
+    recorded one of their references meanwhile (possible only across accounts, whose
+    locks differ). ON CONFLICT DO NOTHING instead of a savepoint: the caller's
+    transaction stays usable and the error explains itself."""
+    now = timezone.now()
+    for entry in entries:
+        entry.created_at = now
+    ids = {
+        reference: pk
+        for pk, reference in insert_rows(
+            CreditEntry._meta.db_table,
+            [
+                {
+                    "account_id": entry.account_id,
+                    "amount": entry.amount,
+                    "kind": entry.kind,
+                    "reference": entry.reference,
+                    "balance_after": entry.balance_after,
+                    "note": entry.note,
+                    "created_by_id": entry.created_by_id,
+                    "created_at": now,
+                }
+                for entry in entries
+            ],
+            on_conflict="(reference) DO NOTHING",
+            returning="id, reference",
+        )
+    }
+    for entry in entries:
+        if entry.reference not in ids:
+            raise ReferenceConflict(
+                f"Ledger reference {entry.reference!r} was already used.",
+                reference=entry.reference,
+            )
+        entry.pk = ids[entry.reference]
+        entry._state.adding = False
+
+
 def _record_entry(
     *,
     account: Account,
@@ -170,42 +331,20 @@ def _record_entry(
     note: str,
     allow_negative: bool,
 ) -> CreditEntry:
-    if amount == 0:
-        raise DomainError("A ledger entry cannot be zero.")
-    with transaction.atomic():
-        locked = _lock(account)
-        # Holding the lock, a retry with the same reference cannot race its first run;
-        # the unique constraint on `reference` is the guard behind this check.
-        existing = CreditEntry.objects.filter(reference=reference).first()
-        if existing is not None:
-            if existing.account_id != locked.pk or existing.amount != amount:
-                raise ReferenceConflict(
-                    f"Ledger reference {reference!r} was already used for another operation.",
-                    reference=reference,
-                )
-            account.credit_balance = locked.credit_balance
-            return existing
-        new_balance = locked.credit_balance + amount
-        if amount < 0 and new_balance < 0 and not allow_negative:
-            raise InsufficientCredits(needed=-amount, available=locked.credit_balance)
-        try:
-            with transaction.atomic():
-                entry = CreditEntry.objects.create(
-                    account=locked,
-                    amount=amount,
-                    kind=kind,
-                    reference=reference,
-                    balance_after=new_balance,
-                    note=note[:300],
-                    created_by=actor,
-                )
-        except IntegrityError:
-            raise ReferenceConflict(
-                f"Ledger reference {reference!r} was already used.", reference=reference
-            ) from None
-        # F() keeps the update relative even if a future caller forgets the lock.
-        Account.objects.filter(pk=locked.pk).update(credit_balance=F("credit_balance") + amount)
-    account.credit_balance = new_balance
+    (entry,), balances = _record(
+        [
+            Movement(
+                account_id=account.pk,
+                amount=amount,
+                kind=kind,
+                reference=reference,
+                note=note,
+                allow_negative=allow_negative,
+            )
+        ],
+        actor,
+    )
+    account.credit_balance = balances[account.pk]
     return entry
 
 

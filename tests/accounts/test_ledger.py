@@ -152,3 +152,56 @@ def test_the_balance_always_equals_the_sum_of_the_entries_and_never_overdraws(
         if operation in {"debit", "adjust"}:
             # Only the forced confirmation may go below zero.
             assert stored >= 0 or stored == before
+
+
+def test_several_entries_across_accounts_record_at_once_with_running_balances(
+    account_a: Account, account_b: Account
+) -> None:
+    entries = services.credits_record(
+        movements=[
+            services.Movement(account_a.pk, 5, EntryKind.REFUND, "multi:1"),
+            services.Movement(account_b.pk, -3, EntryKind.MESSAGE, "multi:2"),
+            services.Movement(account_a.pk, -1, EntryKind.STOP_CONFIRMATION, "multi:3"),
+        ]
+    )
+
+    assert [(entry.account_id, entry.balance_after) for entry in entries] == [
+        (account_a.pk, 1005),
+        (account_b.pk, 997),
+        (account_a.pk, 1004),
+    ]
+    for account in (account_a, account_b):
+        account.refresh_from_db()
+        assert account.credit_balance == ledger_sum(account=account)
+    assert (account_a.credit_balance, account_b.credit_balance) == (1004, 997)
+
+
+def test_a_retried_set_of_entries_records_nothing_again(account_a: Account) -> None:
+    movements = [
+        services.Movement(account_a.pk, -2, EntryKind.MESSAGE, "set:1"),
+        services.Movement(account_a.pk, -3, EntryKind.MESSAGE, "set:2"),
+    ]
+    first = services.credits_record(movements=movements)
+    again = services.credits_record(movements=movements)
+
+    assert [entry.pk for entry in again] == [entry.pk for entry in first]
+    account_a.refresh_from_db()
+    assert account_a.credit_balance == 995 == ledger_sum(account=account_a)
+
+
+def test_one_overdrawing_entry_refuses_the_whole_set(
+    account_a: Account, account_b: Account
+) -> None:
+    entries_before = CreditEntry.objects.count()
+
+    with pytest.raises(InsufficientCredits):
+        services.credits_record(
+            movements=[
+                services.Movement(account_b.pk, -10, EntryKind.MESSAGE, "all:1"),
+                services.Movement(account_a.pk, -1001, EntryKind.CAMPAIGN, "all:2"),
+            ]
+        )
+
+    assert CreditEntry.objects.count() == entries_before
+    account_b.refresh_from_db()
+    assert account_b.credit_balance == 1000
