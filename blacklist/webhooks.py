@@ -12,7 +12,9 @@ no signature is 401, a bad one or a timestamp outside 5 minutes 403.
 - a request that cannot be read (no id, an unreadable number, a text over
   MAX_TEXT_CHARS): 400 with the reason, the raw request kept for support;
 - otherwise 200 once the reply and its effect (the Blacklist entry, the confirmation)
-  are committed. A carrier's retry of the same id gets 200 and changes nothing.
+  are committed, with the replies of concurrent requests (blacklist/intake.py); 503
+  if that takes longer than SMS_INBOUND_TIMEOUT. A carrier's retry of the same id gets
+  200 and changes nothing.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from blacklist.intake import IntakeTimeout, intake
 from blacklist.models import GatewayConnection, GatewayKind, RejectedInbound
-from blacklist.services import connection_for_secret, receive_inbound
+from blacklist.services import Reply, connection_for_secret
 from blacklist.signing import check, unseal
-from campaigns.phone import InvalidNumber, normalize_number
+from campaigns.phone import InvalidNumber, NormalizedNumber, normalize_number
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +44,15 @@ def _text(body: str, status: int) -> HttpResponse:
     return HttpResponse(body + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
-def sender_number(raw: str) -> str:
-    """The sender as E.164: Kannel gives "+33612345678", "0033612345678",
+def sender_number(raw: str) -> NormalizedNumber:
+    """The sender, E.164 and region: Kannel gives "+33612345678", "0033612345678",
     "33612345678" or a national "0612345678", depending on the SMSC."""
     raw = raw.strip()
     try:
-        return normalize_number(raw).e164
+        return normalize_number(raw)
     except InvalidNumber:
         if raw.isdigit() and not raw.startswith("0"):
-            return normalize_number("+" + raw).e164
+            return normalize_number("+" + raw)
         raise
 
 
@@ -57,7 +60,7 @@ def _reject(request: HttpRequest, connection: GatewayConnection, reason: str) ->
     """400 with the reason; the (authenticated) request is kept for support."""
     raw = f"{request.method} {request.get_full_path()}\n\n" + request.body[:100_000].decode(
         "utf-8", "replace"
-    )
+    ).replace("\x00", "\ufffd")
     RejectedInbound.objects.create(connection=connection, reason=reason[:255], raw=raw)
     log.warning("inbound on %s refused: %s", connection.name, reason)
     return _text(f"bad request: {reason}", 400)
@@ -77,6 +80,10 @@ def _receive(
     if len(carrier_id) > MAX_ID_CHARS:
         return _reject(request, connection, f"id longer than {MAX_ID_CHARS} characters")
     text = values["text"] or ""
+    if any("\x00" in (value or "") for value in values.values()):
+        # No SMS carries one (GSM's "@" is code 0, and Kannel hands it over as "@"), and
+        # PostgreSQL cannot store it: refused here, not a 500 the carrier retries forever.
+        return _reject(request, connection, "a field contains a NUL character")
     if len(text) > MAX_TEXT_CHARS:
         return _reject(
             request, connection, f"text longer than {MAX_TEXT_CHARS} characters ({len(text)})"
@@ -88,14 +95,20 @@ def _receive(
         return _reject(
             request, connection, f"unreadable sender number {raw_sender[:40]!r} ({error.code})"
         )
-    _inbound, new = receive_inbound(
-        connection=connection,
+    reply = Reply(
+        connection_id=connection.pk,
         carrier_id=carrier_id,
-        sender=sender,
+        sender=sender.e164,
         receiver=(values["to"] or "").strip()[:20],
         text=text,
+        region=sender.region,
     )
-    return _text("ok" if new else "ok: already received", 200)
+    try:
+        received = intake.receive(reply)
+    except IntakeTimeout:
+        log.error("inbound %s on %s: not committed in time", carrier_id, connection.name)
+        return _text("unavailable: try again", 503)
+    return _text("ok" if received.new else "ok: already received", 200)
 
 
 @csrf_exempt

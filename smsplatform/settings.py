@@ -263,6 +263,11 @@ KANNEL_DLR_MASK = env_int("KANNEL_DLR_MASK", 31, minimum=0)
 # How the gateway reaches this platform (delivery reports): scheme, host and port.
 # A STOP goes to the account whose marketing message last reached the number within this.
 SMS_ATTRIBUTION_DAYS = env_int("SMS_ATTRIBUTION_DAYS", 365, minimum=1)
+# The inbound webhook commits the replies of concurrent requests of a process together
+# (blacklist/intake.py; PostgreSQL only); a reply not committed within
+# SMS_INBOUND_TIMEOUT seconds is answered 503, and the carrier sends it again.
+SMS_INBOUND_GROUP_COMMIT = env_bool("SMS_INBOUND_GROUP_COMMIT", True)
+SMS_INBOUND_TIMEOUT = env_float("SMS_INBOUND_TIMEOUT", 25.0, minimum=1.0)
 # The confirmation SMS a STOP triggers ({name}: the account's name); no STOP mention.
 SMS_STOP_CONFIRMATION_FR = env_str(
     "SMS_STOP_CONFIRMATION_FR", "Vous ne recevrez plus de SMS de {name}. Desinscription confirmee."

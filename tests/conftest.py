@@ -8,6 +8,7 @@ never go green by skipping what it is there to prove.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -109,6 +110,17 @@ def staff_client(staff_user: Any) -> Client:
     client = Client()
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _intake_lets_go_of_its_connection() -> Iterator[None]:
+    """The inbound webhook's group-commit thread (blacklist/intake.py) outlives a test:
+    it closes its database connection after each, so the test database can be flushed
+    and dropped."""
+    yield
+    from blacklist.intake import intake
+
+    intake.close_connection()
 
 
 @pytest.fixture(autouse=True)

@@ -107,6 +107,7 @@ def test_a_rotated_secret_stops_working(post: Any, kannel: Any) -> None:
         ({"id": "7", "from": "not a number", "text": "STOP"}, "unreadable sender number"),
         ({"id": "7", "from": "", "text": "STOP"}, "unreadable sender number"),
         ({"id": "7", "from": NUMBER, "text": "a" * 39_016}, "text longer than 39015"),
+        ({"id": "7", "from": NUMBER, "text": "STOP\x00"}, "contains a NUL character"),
     ],
 )
 def test_unreadable_requests_get_400_with_the_reason_and_are_kept(
