@@ -11,4 +11,6 @@ RUN pip install --no-cache-dir .
 COPY . .
 RUN DEBUG=true python manage.py collectstatic --no-input
 EXPOSE 8000
-CMD ["gunicorn", "smsplatform.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# Threads: the inbound webhook commits concurrent replies together (blacklist/intake.py).
+CMD ["gunicorn", "smsplatform.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", \
+     "--worker-class", "gthread", "--threads", "16"]

@@ -151,3 +151,45 @@ def test_every_french_message_is_translated_and_compiled(tmp_path: Any) -> None:
     # "N translated messages." and nothing fuzzy or untranslated: run `make messages`.
     assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
     assert (tmp_path / "check.mo").read_bytes() == po.with_suffix(".mo").read_bytes()
+
+
+def _wsgi_get(path: str) -> tuple[str, dict[str, str]]:
+    """GET through smsplatform.wsgi as gunicorn calls it."""
+    from wsgiref.util import setup_testing_defaults
+
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    from smsplatform.wsgi import application
+
+    environ: dict[str, Any] = {"PATH_INFO": path, "HTTP_ACCEPT_LANGUAGE": "fr"}
+    setup_testing_defaults(environ)
+    environ["SERVER_NAME"] = environ["HTTP_HOST"] = "127.0.0.1"
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        answer.update(status=status, headers=dict(headers))
+
+    # As Django's test client does: the test's transaction is no old connection to close.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        b"".join(application(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return answer["status"], answer["headers"]
+
+
+@pytest.mark.django_db
+def test_carriers_calls_skip_the_pages_middleware_and_pages_keep_it(settings: Any) -> None:
+    settings.SECRET_KEY = "a-test-key-" + "x" * 40  # wsgi.py refuses the public default
+    status, headers = _wsgi_get("/webhooks/kannel/inbound/not-a-token/")
+    assert status.startswith("403")
+    assert "Content-Language" not in headers  # no LocaleMiddleware
+    assert headers["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware stays
+
+    status, headers = _wsgi_get(reverse("login"))
+    assert status.startswith("200")
+    assert headers["Content-Language"] == "fr"
+    assert headers["X-Frame-Options"] == "DENY"
