@@ -36,6 +36,7 @@ from campaigns.models import Campaign, CampaignStatus, LastSent, Message, Messag
 
 MESSAGE_TABLE = Message._meta.db_table
 SKIPPED_REASON = "number on the Blacklist since the launch"
+SKIPPED_SINGLE_REASON = "number on the Blacklist"
 
 
 @dataclass(frozen=True)
@@ -406,11 +407,17 @@ def send_messages(message_ids: list[int]) -> BatchOutcome:
         accounts[row[0]] = row[6]
     if not rows:
         return BatchOutcome()
+    refunded = 0
+    skipped = _skip_blacklisted_singles(rows, accounts, token, now)
+    if skipped:
+        refunded += sum(row.credits for row in rows if row.id in skipped)
+        rows = [row for row in rows if row.id not in skipped]
+        if not rows:
+            return BatchOutcome(claimed=len(skipped), skipped=len(skipped), refunded=refunded)
     gateway = get_gateway()
     results = gateway.send_batch(
         [OutgoingSms(row.id, row.phone_number, row.sender_id, row.text, row.ucs2) for row in rows]
     )
-    refunded = 0
     with transaction.atomic():
         accepted, rejected, retry, sent, failed = _record(token, gateway.name, results)
         credits = {row.id: row.credits for row in rows}
@@ -427,13 +434,54 @@ def send_messages(message_ids: list[int]) -> BatchOutcome:
                 refunded += credits[result.message_id]
     gateway.after_accepted([result.message_id for result in accepted])
     return BatchOutcome(
-        claimed=len(rows),
+        claimed=len(rows) + len(skipped),
         last_id=rows[-1].id,
         sent=sent,
         failed=failed,
+        skipped=len(skipped),
         retry=len(retry),
         refunded=refunded,
     )
+
+
+def _skip_blacklisted_singles(
+    rows: list[_Claimed], accounts: dict[int, int], token: str, now: datetime
+) -> set[int]:
+    """Skip and refund claimed single messages whose number went on the account's
+    Blacklist after they were queued (a STOP committed while the send was being
+    written: the STOP's cancellation could not see that row yet). A STOP confirmation
+    is the message its entry asked for: it always leaves."""
+    entries = list(
+        BlacklistEntry.objects.filter(
+            account_id__in=set(accounts.values()),
+            phone_number__in={row.phone_number for row in rows},
+        ).values_list("account_id", "phone_number", "confirmation_id")
+    )
+    if not entries:
+        return set()
+    banned = {(account_id, number) for account_id, number, _confirmation in entries}
+    confirmations = {confirmation for *_key, confirmation in entries if confirmation}
+    skipped = [
+        row
+        for row in rows
+        if (accounts[row.id], row.phone_number) in banned and row.id not in confirmations
+    ]
+    if not skipped:
+        return set()
+    with transaction.atomic():
+        Message.objects.filter(
+            id__in=[row.id for row in skipped], claim=token, state=MessageState.SENDING
+        ).update(state=MessageState.SKIPPED, error=SKIPPED_SINGLE_REASON, report_at=now)
+        owners = Account.objects.in_bulk({accounts[row.id] for row in skipped})
+        for row in (row for row in skipped if row.credits):
+            credits_add(
+                account=owners[accounts[row.id]],
+                amount=row.credits,
+                kind=EntryKind.REFUND,
+                reference=f"message:{row.id}:skipped",
+                note="number on the Blacklist",
+            )
+    return {row.id for row in skipped}
 
 
 def due_standalone_messages(limit: int = 1000) -> list[int]:
