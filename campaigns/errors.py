@@ -24,3 +24,31 @@ class CampaignError(DomainError):
     def __init__(self, message: str, *, code: str, **details: object) -> None:
         super().__init__(message, **details)
         self.code = code
+
+
+class MessageRefused(DomainError):
+    """A single message cannot be sent as asked; `code` says why (`invalid_number`…)."""
+
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str, **details: object) -> None:
+        super().__init__(message, **details)
+        self.code = code
+
+
+class NumberBlacklisted(DomainError):
+    """The number is on the account's Blacklist: the account must never message it."""
+
+    code = "number_blacklisted"
+    http_status = 422
+
+    def __init__(self, *, phone_number: str, source: str) -> None:
+        super().__init__(
+            _(
+                "%(number)s is on this account's Blacklist (%(source)s): it must never "
+                "receive a message from this account."
+            )
+            % {"number": phone_number, "source": source},
+            phone_number=phone_number,
+            source=source,
+        )

@@ -31,6 +31,15 @@ def contact_get(*, account: Account, pk: int) -> Contact:
     return get_object_or_404(Contact, account=account, pk=pk)
 
 
+def message_list(*, account: Account) -> QuerySet[Message]:
+    """The account's messages, single and campaign ones, newest first."""
+    return Message.objects.filter(account=account).order_by("-id")
+
+
+def message_get(*, account: Account, pk: int) -> Message:
+    return get_object_or_404(Message, account=account, pk=pk)
+
+
 def campaign_list(*, account: Account) -> QuerySet[Campaign]:
     return Campaign.objects.filter(account=account)
 

@@ -122,7 +122,11 @@ def test_the_browser_session_works_and_unsafe_methods_need_the_csrf_token(
     client.force_login(account_a.memberships.get().user)
 
     assert client.get("/api/v1/balance").json() == {"balance": 1000}
-    refused = client.post("/api/v1/balance", {}, content_type="application/json")
+    refused = client.post(
+        "/api/v1/messages/preview",
+        {"to": "0612345678", "text": "Hi"},
+        content_type="application/json",
+    )
     assert refused.status_code == 403
     assert error_of(refused)["code"] == "permission_denied"
     assert "CSRF" in error_of(refused)["message"]
