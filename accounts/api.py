@@ -55,6 +55,7 @@ class LedgerView(AccountAPIView):
     @extend_schema(
         tags=["credits"],
         summary="The ledger: every movement of credits, newest first",
+        responses=LedgerEntryOut(many=True),
         examples=[
             OpenApiExample(
                 "A debit",

@@ -29,7 +29,7 @@ class CampaignError(DomainError):
 class MessageRefused(DomainError):
     """A single message cannot be sent as asked; `code` says why (`invalid_number`…)."""
 
-    http_status = 400
+    http_status = 422
 
     def __init__(self, message: str, *, code: str, **details: object) -> None:
         super().__init__(message, **details)

@@ -39,7 +39,7 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 class ImportRefused(DomainError):
     code = "import_refused"
-    http_status = 400
+    http_status = 422
 
 
 def import_dir() -> Path:

@@ -20,6 +20,8 @@ from campaigns.selectors import message_get, message_list
 from campaigns.services import MAX_TEXT_LENGTH, message_send
 from campaigns.text import Encoding
 from campaigns.validators import sender_id_validator
+from smsplatform.api.fields import StrictBooleanField, StrictCharField
+from smsplatform.api.filters import IntegerFilter, StrictFilterSet
 from smsplatform.api.idempotency import HEADER, clean_key, idempotency_execute
 from smsplatform.api.pagination import Cursor
 from smsplatform.api.schema import IDEMPOTENCY_KEY, IDEMPOTENCY_REUSED, INSUFFICIENT_CREDITS
@@ -37,7 +39,7 @@ def phone_number(value: str) -> str:
         raise serializers.ValidationError(error.message, code=error.code) from None
 
 
-class PhoneField(serializers.CharField):
+class PhoneField(StrictCharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 40)
         kwargs.setdefault(
@@ -48,7 +50,7 @@ class PhoneField(serializers.CharField):
         self.validators.append(phone_number)
 
 
-class TextField(serializers.CharField):
+class TextField(StrictCharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", MAX_TEXT_LENGTH)
         kwargs.setdefault("trim_whitespace", False)
@@ -60,7 +62,7 @@ class TextField(serializers.CharField):
         return super().validate_empty_values(data)
 
 
-class SenderField(serializers.CharField):
+class SenderField(StrictCharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 15)
         kwargs.setdefault("required", False)
@@ -91,7 +93,7 @@ STOP_MENTION_HELP = (
 class PreviewIn(serializers.Serializer):
     to = PhoneField()
     text = TextField(help_text="The message as typed, without the STOP mention.")
-    stop_mention = serializers.BooleanField(
+    stop_mention = StrictBooleanField(
         required=False, allow_null=True, default=None, help_text=STOP_MENTION_HELP
     )
 
@@ -119,7 +121,7 @@ class MessageIn(serializers.Serializer):
     to = PhoneField()
     text = TextField(help_text="The message as typed; the STOP mention is added as the rules say.")
     sender = SenderField()
-    stop_mention = serializers.BooleanField(
+    stop_mention = StrictBooleanField(
         required=False, allow_null=True, default=None, help_text=STOP_MENTION_HELP
     )
     send_at = serializers.DateTimeField(
@@ -170,10 +172,10 @@ class MessageOut(serializers.ModelSerializer):
         return (Encoding.UCS2 if message.ucs2 else Encoding.GSM7).value
 
 
-class MessageFilter(django_filters.FilterSet):
+class MessageFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(field_name="state", choices=MessageState.choices)
     to = django_filters.CharFilter(method="filter_to", label="Phone number (any format)")
-    campaign = django_filters.NumberFilter(field_name="campaign_id", min_value=1)
+    campaign = IntegerFilter(field_name="campaign_id")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
@@ -304,7 +306,7 @@ class MessagesView(SendingView):
         responses={
             201: MessageOut,
             402: INSUFFICIENT_CREDITS,
-            422: IDEMPOTENCY_REUSED,
+            409: IDEMPOTENCY_REUSED,
         },
         examples=[
             OpenApiExample(

@@ -4,6 +4,12 @@
                "message": "Not enough credits: 120 needed, 80 available.",
                "details": {"needed": 120, "available": 80}}}
 
+Statuses: 400 an unreadable body or header, 401 no valid key, 402 too few credits, 403 not
+allowed, 404 not found (or another account's), 409 a conflict with the state of things
+(a campaign already launched, an Idempotency-Key used for another request), 422 fields
+or a rule refuse the request (an invalid number, a Blacklisted one, no STOP mention on
+a Marketing account), 429 too many requests.
+
 `code` is stable and meant for programs; `message` is for people (translated when the
 request asks for French); `details` holds the field errors of a refused input
 ({"to": ["This is not a phone number."]}) or the figures of a domain error.
@@ -70,7 +76,11 @@ def handler(exc: Exception, context: dict[str, Any]) -> Response | None:
         (name for kind, name in CODES.items() if isinstance(exc, kind)),
         str(exc.default_code),
     )
+    status = exc.status_code
     if isinstance(exc, exceptions.ValidationError):
+        # 422 as GitHub's API does: the body was read, its fields are refused (400 stays
+        # for a body that cannot be read at all, or a malformed header).
+        status = 422
         body = error_body(
             code, _("Some fields are missing or invalid."), _validation_details(exc.detail)
         )
@@ -84,7 +94,7 @@ def handler(exc: Exception, context: dict[str, Any]) -> Response | None:
         )
     else:
         body = error_body(code, str(exc.detail))
-    return Response(body, status=exc.status_code, headers=headers)
+    return Response(body, status=status, headers=headers)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponseBase:

@@ -11,7 +11,7 @@ a retry runs afresh. A refusal the service decided (too few credits, a blacklist
 number) is an answer like any other: its savepoint is rolled back, the refusal is
 stored, and a retry gets the same refusal (send a new key to try again). A refusal of
 the input itself (a missing field) happens before any of this and is never stored.
-The same key with another operation or another body is refused (422): it is a bug in
+The same key with another operation or another body is refused (409): it is a bug in
 the caller, not a retry.
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +34,14 @@ from smsplatform.errors import DomainError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Visible ASCII, no spaces (a UUID, an order number): what a header carries unaltered.
+KEY_REGEX = r"^[!-~]{1,255}$"
+KEY_PATTERN = re.compile(KEY_REGEX)
 
 
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
-    http_status = 422
+    http_status = 409
 
     def __init__(self) -> None:
         super().__init__(
@@ -54,7 +58,7 @@ class IdempotencyKeyInvalid(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            _("An Idempotency-Key is 1 to %(max)d visible ASCII characters.")
+            _("An Idempotency-Key is 1 to %(max)d visible ASCII characters, without spaces.")
             % {"max": MAX_KEY_LENGTH}
         )
 
@@ -70,10 +74,9 @@ def clean_key(raw: str | None) -> str | None:
     """The header's key, None without one; raises IdempotencyKeyInvalid."""
     if raw is None:
         return None
-    key = raw.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+    if not KEY_PATTERN.fullmatch(raw):
         raise IdempotencyKeyInvalid()
-    return key
+    return raw
 
 
 def fingerprint(operation: str, data: Any) -> str:

@@ -8,6 +8,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from smsplatform.api.idempotency import KEY_REGEX
+
 
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, for programs: `insufficient_credits`, …")
@@ -26,7 +28,9 @@ def error(description: str, *examples: OpenApiExample) -> OpenApiResponse:
 
 
 INVALID = error(
-    "Invalid input: `details` lists the errors per field; nothing was changed.",
+    "Invalid input: `details` lists the errors per field (code `invalid`), or a rule "
+    "refuses the request (`stop_mention_required`, `number_blacklisted`…). Nothing was "
+    "changed.",
     OpenApiExample(
         "A field error",
         value={
@@ -39,10 +43,11 @@ INVALID = error(
     ),
 )
 COMMON_ERRORS: dict[str, OpenApiResponse] = {
-    "400": INVALID,
+    "400": error("The body is not readable JSON (`parse_error`), or a header is malformed."),
     "401": error("No key, or an unknown or revoked one."),
     "403": error("The user behind the session belongs to no account (or lacks the role)."),
     "404": error("Not found: unknown, or another account's."),
+    "422": INVALID,
     "429": error("Too many requests for this key: see `details.retry_after` (seconds)."),
 }
 INSUFFICIENT_CREDITS = error(
@@ -59,18 +64,18 @@ INSUFFICIENT_CREDITS = error(
     ),
 )
 IDEMPOTENCY_REUSED = error(
-    "The Idempotency-Key was used for another request (code `idempotency_key_reused`), "
-    "or the request is refused for a business rule (e.g. `number_blacklisted`)."
+    "The Idempotency-Key was used for another request (code `idempotency_key_reused`)."
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
     OpenApiParameter.HEADER,
     required=False,
+    pattern=KEY_REGEX,
     description=(
         "Any unique string (a UUID) per operation: a retry with the same key gets the "
         "first answer (with `Idempotent-Replayed: true`) and changes nothing more; the "
-        "same key with another body is refused (422). Kept 24 hours."
+        "same key with another body is refused (409). Kept 24 hours."
     ),
 )
 

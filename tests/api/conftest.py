@@ -61,3 +61,16 @@ def error_of(response: Any) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "details"}, body
     return body["error"]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How much schemathesis generated, for the record (README, CI logs)."""
+    import sys
+
+    test_schema_fuzz = sys.modules.get("tests.api.test_schema_fuzz")
+    if test_schema_fuzz is not None and test_schema_fuzz.CASES:
+        operations = len(set(test_schema_fuzz.CASES))
+        terminalreporter.write_line(
+            f"schemathesis: {len(test_schema_fuzz.CASES)} generated requests "
+            f"over {operations} operations"
+        )

@@ -80,7 +80,7 @@ def test_a_marketing_accounts_preview_without_the_mention_is_refused(api_a: APIC
         "/api/v1/messages/preview", {"to": "0612345678", "text": "Hi", "stop_mention": False}
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error_of(response)["code"] == "stop_mention_required"
 
 
@@ -164,7 +164,7 @@ def test_a_marketing_account_asking_for_no_stop_mention_is_refused_not_corrected
         "/api/v1/messages", {"to": "0612345678", "text": "Promo", "stop_mention": False}
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     error = error_of(response)
     assert error["code"] == "stop_mention_required"
     assert "Marketing" in error["message"]
@@ -225,7 +225,7 @@ def test_bad_input_is_refused_field_by_field_and_changes_nothing(
 ) -> None:
     response = api_a.post("/api/v1/messages", payload)
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     error = error_of(response)
     assert error["code"] == "invalid"
     assert list(error["details"]) == [field]
@@ -238,7 +238,7 @@ def test_a_send_time_in_the_past_is_refused(api_a: APIClient, account_a: Account
         {"to": "0612345678", "text": "x", "send_at": "2026-11-30T10:00:00+01:00"},
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error_of(response)["code"] == "send_at_in_the_past"
     unchanged(account_a)
 
@@ -328,7 +328,7 @@ def test_the_list_is_the_accounts_newest_first_and_filters(
     assert ids(to="not a number") == []
     assert ids(created_after="2026-11-30T15:30:00+01:00") == [second["id"]]
     assert ids(created_before="2026-11-30T15:30:00+01:00") == [first["id"]]
-    assert api_a.get("/api/v1/messages", {"status": "lost"}).status_code == 400
+    assert api_a.get("/api/v1/messages", {"status": "lost"}).status_code == 422
     assert len(api_b.get("/api/v1/messages").json()["results"]) == 1
 
 
