@@ -16,6 +16,14 @@ class DuplicateContact(DomainError):
         )
 
 
+class DuplicateList(DomainError):
+    code = "duplicate_list"
+    http_status = 409
+
+    def __init__(self, *, name: str) -> None:
+        super().__init__(_("A list named “%(name)s” already exists.") % {"name": name}, name=name)
+
+
 class CampaignError(DomainError):
     """A campaign cannot do what was asked; `code` says why (not_draft, no_recipients…)."""
 

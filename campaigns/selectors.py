@@ -10,11 +10,15 @@ from django.db.models.functions import Trunc
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account
-from campaigns.models import Campaign, Contact, Message, MessageState
+from campaigns.models import Campaign, Contact, ContactList, Message, MessageState
 
 
 def contact_list(*, account: Account, search: str = "") -> QuerySet[Contact]:
-    contacts = Contact.objects.filter(account=account)
+    return contact_search(Contact.objects.filter(account=account), search)
+
+
+def contact_search(contacts: QuerySet[Contact], search: str) -> QuerySet[Contact]:
+    """Contacts whose name contains `search`, or whose number contains its digits."""
     term = search.strip()
     if term:
         digits = "".join(ch for ch in term if ch.isdigit())
@@ -24,6 +28,19 @@ def contact_list(*, account: Account, search: str = "") -> QuerySet[Contact]:
             query |= Q(phone_number__contains=digits.lstrip("0") or digits)
         contacts = contacts.filter(query)
     return contacts
+
+
+def contact_lists(*, account: Account) -> QuerySet[ContactList]:
+    """The account's contact lists with their number of contacts."""
+    return (
+        ContactList.objects.filter(account=account)
+        .annotate(contact_count=Count("contacts"))
+        .order_by("name", "id")
+    )
+
+
+def contact_list_get(*, account: Account, pk: int) -> ContactList:
+    return get_object_or_404(contact_lists(account=account), pk=pk)
 
 
 def contact_get(*, account: Account, pk: int) -> Contact:

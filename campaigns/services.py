@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,14 @@ from accounts.errors import StopMentionRequired
 from accounts.models import Account, EntryKind
 from accounts.services import credits_debit
 from blacklist.models import BlacklistEntry
-from campaigns.errors import DuplicateContact, MessageRefused, NumberBlacklisted
-from campaigns.models import Contact, Message
+from campaigns.errors import (
+    CampaignError,
+    DuplicateContact,
+    DuplicateList,
+    MessageRefused,
+    NumberBlacklisted,
+)
+from campaigns.models import Contact, ContactList, Message
 from campaigns.phone import InvalidNumber, normalize_number
 from campaigns.preview import compose_one
 from campaigns.sending_hours import next_allowed
@@ -40,6 +47,7 @@ def contact_create(
     fields: dict[str, Any] | None = None,
     consent_basis: str = "",
     consent_at: datetime | None = None,
+    lists: Iterable[ContactList] | None = None,
 ) -> Contact:
     """Create a contact from a typed number (raises InvalidNumber, DuplicateContact).
 
@@ -47,9 +55,10 @@ def contact_create(
     <Contact: +33612345678>
     """
     number = normalize_number(phone_number)
+    chosen = _own_lists(account, lists)
     try:
         with transaction.atomic():
-            return Contact.objects.create(
+            contact = Contact.objects.create(
                 account=account,
                 phone_number=number.e164,
                 region=number.region,
@@ -59,10 +68,20 @@ def contact_create(
                 consent_basis=consent_basis,
                 consent_at=consent_at,
             )
+            if chosen:
+                contact.lists.set(chosen)
+            return contact
     except IntegrityError:
         # The unique constraint is the guard: two concurrent creations of the same number
         # end with one contact and a clear error for the second.
         raise DuplicateContact(phone_number=number.e164) from None
+
+
+def _own_lists(account: Account, lists: Iterable[ContactList] | None) -> list[ContactList]:
+    chosen = list(lists or [])
+    if any(item.account_id != account.pk for item in chosen):
+        raise CampaignError(_("Unknown contact list."), code="unknown_list")
+    return chosen
 
 
 def contact_update(
@@ -73,17 +92,25 @@ def contact_update(
     last_name: str,
     consent_basis: str,
     consent_at: datetime | None,
+    fields: dict[str, Any] | None = None,
+    lists: Iterable[ContactList] | None = None,
 ) -> Contact:
+    """Save a contact's values; `fields` and `lists`, when given, replace the old ones."""
     number = normalize_number(phone_number)
+    chosen = None if lists is None else _own_lists(contact.account, lists)
     contact.phone_number = number.e164
     contact.region = number.region
     contact.first_name = first_name
     contact.last_name = last_name
     contact.consent_basis = consent_basis
     contact.consent_at = consent_at
+    if fields is not None:
+        contact.fields = fields
     try:
         with transaction.atomic():
             contact.save()
+            if chosen is not None:
+                contact.lists.set(chosen)
     except IntegrityError:
         raise DuplicateContact(phone_number=number.e164) from None
     return contact
@@ -91,6 +118,31 @@ def contact_update(
 
 def contact_delete(*, contact: Contact) -> None:
     contact.delete()
+
+
+def contact_list_create(*, account: Account, name: str) -> ContactList:
+    """A new list; the name is unique in the account (DuplicateList)."""
+    try:
+        with transaction.atomic():
+            return ContactList.objects.create(account=account, name=name.strip())
+    except IntegrityError:
+        raise DuplicateList(name=name.strip()) from None
+
+
+def contact_list_rename(*, contact_list: ContactList, name: str) -> ContactList:
+    contact_list.name = name.strip()
+    try:
+        with transaction.atomic():
+            contact_list.save(update_fields=["name"])
+    except IntegrityError:
+        raise DuplicateList(name=name.strip()) from None
+    return contact_list
+
+
+def contact_list_delete(*, contact_list: ContactList) -> None:
+    """Delete a list; its contacts stay (they only leave the list)."""
+    with transaction.atomic():
+        contact_list.delete()
 
 
 def message_send(

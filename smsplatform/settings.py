@@ -324,6 +324,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "smsplatform.api.schema.SmsAutoSchema",
     "EXCEPTION_HANDLER": "smsplatform.api.exceptions.handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # No OPTIONS self-description (405): the OpenAPI schema is the description.
+    "DEFAULT_METADATA_CLASS": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {

@@ -63,6 +63,12 @@ INSUFFICIENT_CREDITS = error(
         },
     ),
 )
+
+
+def conflict(description: str) -> OpenApiResponse:
+    return error(description)
+
+
 IDEMPOTENCY_REUSED = error(
     "The Idempotency-Key was used for another request (code `idempotency_key_reused`)."
 )

@@ -6,12 +6,24 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
-from campaigns.api import messages
+from campaigns.api import campaigns, contacts, messages
 
 v1 = [
     path("messages", messages.MessagesView.as_view(), name="api-messages"),
     path("messages/preview", messages.MessagePreviewView.as_view(), name="api-message-preview"),
     path("messages/<int:pk>", messages.MessageDetailView.as_view(), name="api-message"),
+    path("contacts", contacts.ContactsView.as_view(), name="api-contacts"),
+    path("contacts/import", contacts.ContactImportView.as_view(), name="api-contact-import"),
+    path("contacts/<int:pk>", contacts.ContactDetailView.as_view(), name="api-contact"),
+    path("lists", contacts.ListsView.as_view(), name="api-lists"),
+    path("lists/<int:pk>", contacts.ListDetailView.as_view(), name="api-list"),
+    path("campaigns", campaigns.CampaignsView.as_view(), name="api-campaigns"),
+    path("campaigns/<int:pk>", campaigns.CampaignDetailView.as_view(), name="api-campaign"),
+    path("campaigns/<int:pk>/launch", campaigns.CampaignLaunchView.as_view()),
+    path("campaigns/<int:pk>/pause", campaigns.CampaignPauseView.as_view()),
+    path("campaigns/<int:pk>/resume", campaigns.CampaignResumeView.as_view()),
+    path("campaigns/<int:pk>/cancel", campaigns.CampaignCancelView.as_view()),
+    path("campaigns/<int:pk>/statistics", campaigns.CampaignStatisticsView.as_view()),
     path("balance", accounts_api.BalanceView.as_view(), name="api-balance"),
     path("ledger", accounts_api.LedgerView.as_view(), name="api-ledger"),
 ]

@@ -20,6 +20,8 @@ class AccountAPIView(GenericAPIView):
     """An endpoint acting for `request.account`; dates read in the account's time zone."""
 
     permission_classes = [HasAccount]
+    # No OPTIONS (the schema describes the API): `Allow` then says what is served.
+    http_method_names = ["get", "post", "patch", "delete", "head"]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
