@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db import connection as db
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Account, EntryKind
 from accounts.services import credits_add, credits_debit
@@ -46,6 +47,7 @@ from campaigns.models import Contact, LastSent, Message, MessageState
 from campaigns.phone import normalize_number
 from campaigns.text import Encoding
 from campaigns.text.segments import measure
+from smsplatform.errors import DomainError
 from smsplatform.tasks import enqueue
 
 log = logging.getLogger(__name__)
@@ -401,14 +403,33 @@ def connection_for_secret(secret: str, kind: str) -> GatewayConnection | None:
 # -- the customer area ------------------------------------------------------------------
 
 
-class NotRemovable(Exception):
-    """Only numbers the account added by hand can be taken off its Blacklist."""
+# What the account put there itself (by hand or through the API) it may take back; a
+# STOP, the unsubscribe page, support or an import recorded the recipient's or someone
+# else's decision, which only a START (or support) undoes.
+REMOVABLE_SOURCES = frozenset({BlacklistSource.MANUAL, BlacklistSource.API})
+
+
+class NotRemovable(DomainError):
+    """Only numbers the account added itself can be taken off its Blacklist."""
+
+    code = "not_removable"
+    http_status = 409
+
+    def __init__(self, source: str) -> None:
+        super().__init__(
+            gettext(
+                "Only numbers the account added itself (by hand or through the API) can be "
+                "removed; this one came from: %(source)s."
+            )
+            % {"source": source},
+            source=source,
+        )
 
 
 def blacklist_remove(*, entry: BlacklistEntry, actor: object, reason: str) -> None:
-    """Take a manual entry off the Blacklist, the reason kept in its history."""
-    if entry.source != BlacklistSource.MANUAL:
-        raise NotRemovable(entry.get_source_display())
+    """Take an entry the account added off the Blacklist, the reason kept in its history."""
+    if entry.source not in REMOVABLE_SOURCES:
+        raise NotRemovable(str(entry.get_source_display()))
     with transaction.atomic():
         BlacklistEvent.objects.create(
             account_id=entry.account_id,

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
+from blacklist import api as blacklist_api
 from campaigns.api import campaigns, contacts, messages
 
 v1 = [
@@ -17,6 +18,10 @@ v1 = [
     path("contacts/<int:pk>", contacts.ContactDetailView.as_view(), name="api-contact"),
     path("lists", contacts.ListsView.as_view(), name="api-lists"),
     path("lists/<int:pk>", contacts.ListDetailView.as_view(), name="api-list"),
+    path("blacklist", blacklist_api.BlacklistView.as_view(), name="api-blacklist"),
+    path("blacklist/export", blacklist_api.BlacklistExportView.as_view()),
+    path("blacklist/<int:pk>", blacklist_api.BlacklistEntryView.as_view()),
+    path("blacklist/<int:pk>/remove", blacklist_api.BlacklistRemoveView.as_view()),
     path("campaigns", campaigns.CampaignsView.as_view(), name="api-campaigns"),
     path("campaigns/<int:pk>", campaigns.CampaignDetailView.as_view(), name="api-campaign"),
     path("campaigns/<int:pk>/launch", campaigns.CampaignLaunchView.as_view()),
