@@ -93,7 +93,11 @@ def switch_account(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard")
 
 
-def _api_page(request: HttpRequest, **context: object) -> HttpResponse:
+def render_api_page(request: HttpRequest, **context: object) -> HttpResponse:
+    """The API page: keys, callback URLs with their last result, the docs' links."""
+    from callbacks.forms import CallbackForm
+    from callbacks.selectors import callback_list
+
     account = request.account  # type: ignore[attr-defined]
     return render(
         request,
@@ -101,6 +105,8 @@ def _api_page(request: HttpRequest, **context: object) -> HttpResponse:
         {
             "keys": selectors.api_key_list(account=account),
             "form": context.pop("form", None) or ApiKeyForm(),
+            "callbacks": callback_list(account=account),
+            "callback_form": context.pop("callback_form", None) or CallbackForm(),
             "can_edit": is_owner(request),
             "section": "api",
             **context,
@@ -116,19 +122,19 @@ def api_page(request: HttpRequest) -> HttpResponse:
     in the session: reloading the page does not show it again.
     """
     if request.method != "POST":
-        return _api_page(request)
+        return render_api_page(request)
     if not is_owner(request):
         messages.error(request, _("Only the account's owners can create or revoke API keys."))
         return redirect("api-page")
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
-        return _api_page(request, form=form)
+        return render_api_page(request, form=form)
     key, raw = services.api_key_create(
         account=request.account,  # type: ignore[attr-defined]
         name=form.cleaned_data["name"],
         created_by=request.user,
     )
-    return _api_page(request, new_key=key, new_secret=raw)
+    return render_api_page(request, new_key=key, new_secret=raw)
 
 
 @require_POST

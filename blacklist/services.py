@@ -43,6 +43,7 @@ from blacklist.models import (
     hash_secret,
 )
 from blacklist.signing import seal
+from callbacks.services import emit_inbound
 from campaigns.models import Contact, LastSent, Message, MessageState
 from campaigns.phone import normalize_number
 from campaigns.text import Encoding
@@ -307,6 +308,7 @@ def receive_inbound(
             inbound.campaign_id = attribution.campaign_id
         inbound.status = _apply(inbound, reading.intent, attribution)
         inbound.save(update_fields=["account", "answers", "campaign", "status"])
+        emit_inbound(inbound)  # customer callbacks: queued on commit, only if the account listens
     log.info(
         "inbound %s from %s: %s -> %s (account %s)",
         carrier_id,

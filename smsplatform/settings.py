@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "accounts",
     "campaigns",
     "blacklist",
+    "callbacks",
 ]
 
 MIDDLEWARE = [
@@ -308,6 +309,14 @@ SMS_API_RATE = env_rate("SMS_API_RATE", "600/min")
 SMS_API_SEND_RATE = env_rate("SMS_API_SEND_RATE", "120/min")
 # How long an Idempotency-Key's first answer is kept for retries.
 SMS_IDEMPOTENCY_HOURS = env_int("SMS_IDEMPOTENCY_HOURS", 24, minimum=1)
+
+# Customer callbacks: retries after a failed call (30 s, 1 min, 2 min… doubling), and how
+# often each process reads which accounts listen. A callback URL may not point at a
+# private or loopback address unless this is on (the embedded default, tests).
+SMS_CALLBACK_RETRIES = env_int("SMS_CALLBACK_RETRIES", 6, minimum=0)
+SMS_CALLBACK_BACKOFF_SECONDS = env_int("SMS_CALLBACK_BACKOFF_SECONDS", 30, minimum=1)
+SMS_CALLBACK_REFRESH_SECONDS = env_float("SMS_CALLBACK_REFRESH_SECONDS", 5.0, minimum=0.0)
+SMS_CALLBACK_ALLOW_PRIVATE = env_bool("SMS_CALLBACK_ALLOW_PRIVATE", DEBUG)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

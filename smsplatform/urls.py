@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("campaigns.urls")),
     path("", include("blacklist.urls")),
+    path("", include("callbacks.urls")),
     # The international mention's link, "<SMS_UNSUBSCRIBE_HOST>/<code>": last, so that
     # every other page wins.
     re_path(r"^(?P<code>[a-zA-Z0-9]{2,12})/?$", unsubscribe.unsubscribe, name="unsubscribe"),

@@ -115,3 +115,11 @@ def staff_client(staff_user: Any) -> Client:
 def _background_tasks_inline(settings: Any) -> None:
     """Background work runs inline in tests, so a test sees its result at once."""
     settings.SMS_TASKS_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
+def _no_callback_listeners_from_earlier_tests() -> None:
+    # Which accounts listen is kept per process; each test's database starts afresh.
+    from callbacks.selectors import forget
+
+    forget()

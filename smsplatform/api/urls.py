@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts import api as accounts_api
 from blacklist import api as blacklist_api
+from callbacks import api as callbacks_api
 from campaigns.api import campaigns, contacts, messages
 
 v1 = [
@@ -22,6 +23,8 @@ v1 = [
     path("blacklist/export", blacklist_api.BlacklistExportView.as_view()),
     path("blacklist/<int:pk>", blacklist_api.BlacklistEntryView.as_view()),
     path("blacklist/<int:pk>/remove", blacklist_api.BlacklistRemoveView.as_view()),
+    path("callbacks", callbacks_api.CallbacksView.as_view(), name="api-callbacks"),
+    path("callbacks/<int:pk>", callbacks_api.CallbackDetailView.as_view()),
     path("campaigns", campaigns.CampaignsView.as_view(), name="api-campaigns"),
     path("campaigns/<int:pk>", campaigns.CampaignDetailView.as_view(), name="api-campaign"),
     path("campaigns/<int:pk>/launch", campaigns.CampaignLaunchView.as_view()),
