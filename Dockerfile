@@ -7,6 +7,7 @@ COPY smsplatform smsplatform
 COPY accounts accounts
 COPY campaigns campaigns
 COPY blacklist blacklist
+COPY callbacks callbacks
 RUN pip install --no-cache-dir .
 COPY . .
 RUN DEBUG=true python manage.py collectstatic --no-input

@@ -37,7 +37,7 @@ class StopMentionRequired(DomainError):
     """A Marketing account tried to send or configure without the STOP mention."""
 
     code = "stop_mention_required"
-    http_status = 400
+    http_status = 422
 
     def __init__(self) -> None:
         super().__init__(

@@ -44,3 +44,11 @@ class ProfileForm(forms.Form):
 
 class AccountSwitchForm(forms.Form):
     account = forms.IntegerField()
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=80,
+        help_text=_("What uses it, e.g. “online shop”: you will tell your keys apart by it."),
+    )

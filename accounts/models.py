@@ -228,3 +228,88 @@ class CountryRate(models.Model):
     def __str__(self) -> str:
         label = _("any other country") if self.region == DEFAULT_REGION_CODE else self.region
         return f"{label}: {self.credits_per_segment}"
+
+
+API_KEY_PREFIX = "smsk_"
+
+
+class ApiKey(models.Model):
+    """A secret that lets a program act for one account through the REST API.
+
+    The key itself ("smsk_<prefix>_<secret>") is shown once, when it is created; only its
+    SHA-256 is kept (a random 256-bit secret needs no slow hash: nothing to brute-force).
+    `prefix` stays visible so people can tell their keys apart. A revoked key is refused
+    at once: every request looks the key up by its hash.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(_("prefix"), max_length=24, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Written at most once a minute per key (accounts.services.api_key_touch).
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display})"
+
+    @property
+    def display(self) -> str:
+        """What people see of the key: its public start."""
+        return f"{API_KEY_PREFIX}{self.prefix}_…"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request sent with an `Idempotency-Key` header.
+
+    The row is inserted at the start of the transaction that performs the request's
+    effect and gets the answer at its end. A concurrent retry with the same key blocks on
+    the unique index until that transaction ends, then finds the row and replays the
+    answer; if the first attempt rolled back, the retry's insert succeeds and it runs.
+    `fingerprint` (the operation and its input) tells a true retry from a reused key.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    operation = models.CharField(max_length=100)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    # The JSON text as first sent (jsonb would reorder its keys).
+    response = models.TextField(default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "key"], name="one_idempotency_key_per_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}:{self.key} ({self.operation})"

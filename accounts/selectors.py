@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet, Sum
 
-from accounts.models import DEFAULT_REGION_CODE, Account, CountryRate, CreditEntry, Membership
+from accounts.models import (
+    DEFAULT_REGION_CODE,
+    Account,
+    ApiKey,
+    CountryRate,
+    CreditEntry,
+    Membership,
+)
 
 
 def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
@@ -32,3 +39,22 @@ def rate_for_region(*, region: str | None, rates: dict[str, int] | None = None) 
     if region and region.upper() in table:
         return table[region.upper()]
     return table.get(DEFAULT_REGION_CODE, 1)
+
+
+def ledger_entries(*, account: Account) -> QuerySet[CreditEntry]:
+    return CreditEntry.objects.filter(account=account)
+
+
+def api_key_list(*, account: Account) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(account=account).select_related("created_by", "revoked_by")
+
+
+def api_key_for_secret(*, raw: str) -> ApiKey | None:
+    """The active key whose secret is `raw`, with its account (None if unknown or revoked)."""
+    from accounts.services import hash_api_key
+
+    return (
+        ApiKey.objects.filter(key_hash=hash_api_key(raw), revoked_at__isnull=True)
+        .select_related("account", "created_by")
+        .first()
+    )

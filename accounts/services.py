@@ -5,24 +5,34 @@ Each service is keyword-only, runs in one transaction, and raises our domain err
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser as User
 from django.db import connection as db
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.errors import InsufficientCredits, ReferenceConflict, StopMentionRequired
 from accounts.models import (
+    API_KEY_PREFIX,
+    UNSUBSCRIBE_CODE_ALPHABET,
     Account,
     AccountType,
+    ApiKey,
     AuditAction,
     AuditLog,
     CountryRate,
     CreditEntry,
     EntryKind,
+    IdempotencyRecord,
     Membership,
     Role,
     new_unsubscribe_code,
@@ -459,3 +469,75 @@ def rate_set(*, region: str, credits_per_segment: int, actor: User | None) -> Co
             after=f"{region}: {credits_per_segment}",
         )
     return rate
+
+
+# -- API keys -----------------------------------------------------------------------------
+
+API_KEY_PREFIX_LENGTH = 8
+# last_used_at is a hint for people, not an audit trail: one write a minute per key at
+# most keeps a busy key from turning every API call into an UPDATE.
+API_KEY_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def hash_api_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_key_create(*, account: Account, name: str, created_by: User | None) -> tuple[ApiKey, str]:
+    """A new key for `account` and its secret, returned once: only its hash is kept.
+
+    >>> key, raw = api_key_create(
+    ...     account=acme, name="shop backend", created_by=owner
+    ... )  # doctest: +SKIP
+    >>> raw  # doctest: +SKIP
+    'smsk_k3x9q2ab_Yt1...'
+    """
+    name = name.strip()
+    if not name:
+        raise DomainError(gettext("Give the key a name."))
+    with transaction.atomic():
+        for _attempt in range(10):
+            prefix = "".join(
+                secrets.choice(UNSUBSCRIBE_CODE_ALPHABET) for _ in range(API_KEY_PREFIX_LENGTH)
+            )
+            if not ApiKey.objects.filter(prefix=prefix).exists():
+                break
+        raw = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        key = ApiKey.objects.create(
+            account=account,
+            name=name[:80],
+            prefix=prefix,
+            key_hash=hash_api_key(raw),
+            created_by=created_by,
+        )
+    return key, raw
+
+
+def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
+    """Revoke a key: the next request with it is refused (401). Revoking twice is a no-op."""
+    with transaction.atomic():
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=actor
+        )
+    key.refresh_from_db()
+    return key
+
+
+def api_key_touch(*, key: ApiKey) -> None:
+    """Note that the key was just used, at most once a minute (a conditional UPDATE, so
+    concurrent requests write it once)."""
+    now = timezone.now()
+    if key.last_used_at is not None and now - key.last_used_at < API_KEY_TOUCH_EVERY:
+        return
+    ApiKey.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - API_KEY_TOUCH_EVERY), pk=key.pk
+    ).update(last_used_at=now)
+    key.last_used_at = now
+
+
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
+    """Forget API answers older than SMS_IDEMPOTENCY_HOURS: a retry after that runs
+    afresh. The tick calls this."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.SMS_IDEMPOTENCY_HOURS)
+    deleted, _counts = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -9,4 +9,6 @@ urlpatterns = [
     path("settings/", views.settings_profile, name="settings"),
     path("settings/alerts/", views.settings_alerts, name="settings-alerts"),
     path("account/switch/", views.switch_account, name="account-switch"),
+    path("account/api/", views.api_page, name="api-page"),
+    path("account/api/keys/<int:pk>/revoke/", views.api_key_revoke, name="api-key-revoke"),
 ]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.access import SESSION_KEY, account_required, is_owner
 from accounts.errors import StopMentionRequired
-from accounts.forms import AccountSwitchForm, AlertsForm, ProfileForm
+from accounts.forms import AccountSwitchForm, AlertsForm, ApiKeyForm, ProfileForm
 
 
 @account_required
@@ -91,3 +91,64 @@ def switch_account(request: HttpRequest) -> HttpResponse:
         raise Http404
     request.session[SESSION_KEY] = membership.account_id
     return redirect("dashboard")
+
+
+def render_api_page(request: HttpRequest, **context: object) -> HttpResponse:
+    """The API page: keys, callback URLs with their last result, the docs' links."""
+    from callbacks.forms import CallbackForm
+    from callbacks.selectors import callback_list
+
+    account = request.account  # type: ignore[attr-defined]
+    return render(
+        request,
+        "accounts/api.html",
+        {
+            "keys": selectors.api_key_list(account=account),
+            "form": context.pop("form", None) or ApiKeyForm(),
+            "callbacks": callback_list(account=account),
+            "callback_form": context.pop("callback_form", None) or CallbackForm(),
+            "can_edit": is_owner(request),
+            "section": "api",
+            **context,
+        },
+    )
+
+
+@account_required
+def api_page(request: HttpRequest) -> HttpResponse:
+    """The API page: keys (created and revoked by owners) and the documentation's links.
+
+    A new key is shown in the answer to the POST that created it, never stored nor put
+    in the session: reloading the page does not show it again.
+    """
+    if request.method != "POST":
+        return render_api_page(request)
+    if not is_owner(request):
+        messages.error(request, _("Only the account's owners can create or revoke API keys."))
+        return redirect("api-page")
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return render_api_page(request, form=form)
+    key, raw = services.api_key_create(
+        account=request.account,  # type: ignore[attr-defined]
+        name=form.cleaned_data["name"],
+        created_by=request.user,
+    )
+    return render_api_page(request, new_key=key, new_secret=raw)
+
+
+@require_POST
+@account_required
+def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    key = get_object_or_404(
+        selectors.api_key_list(account=request.account),  # type: ignore[attr-defined]
+        pk=pk,
+    )
+    if not is_owner(request):
+        messages.error(request, _("Only the account's owners can create or revoke API keys."))
+    else:
+        services.api_key_revoke(key=key, actor=request.user)
+        messages.success(
+            request, _("Key “%(name)s” revoked: it is refused from now on.") % {"name": key.name}
+        )
+    return redirect("api-page")

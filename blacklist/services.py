@@ -32,6 +32,7 @@ from django.contrib.auth.models import AbstractBaseUser as User
 from django.db import connection as db
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Account, EntryKind
 from accounts.services import Movement, credits_record
@@ -47,10 +48,12 @@ from blacklist.models import (
     hash_secret,
 )
 from blacklist.signing import seal
+from callbacks.services import emit_inbound
 from campaigns.models import Contact, LastSent, Message, MessageState
 from campaigns.phone import normalize_number
 from campaigns.text import Encoding
 from campaigns.text.segments import measure
+from smsplatform.errors import DomainError
 from smsplatform.sql import insert_rows, marks, pairs_in, select, set_by_id
 from smsplatform.tasks import enqueue
 
@@ -510,7 +513,8 @@ def receive_replies(*, replies: Sequence[Reply]) -> list[Received]:
             status = InboundStatus.REPLY
         rows.append((reply, reading, attribution, status))
     with transaction.atomic():
-        stored = _store_replies(rows)
+        received_at = timezone.now()
+        stored = _store_replies(rows, received_at)
         results: list[Received] = []
         stops: list[Addition] = []
         starts: list[tuple[int, Reply, Attribution]] = []
@@ -556,12 +560,27 @@ def receive_replies(*, replies: Sequence[Reply]) -> list[Received]:
             InboundMessage.objects.filter(
                 pk__in=[pk for pk, value in changed.items() if value == status]
             ).update(status=status)
-    results = [
-        replace(result, status=changed.get(result.inbound_id, result.status))
-        if result.new
-        else result
-        for result in results
-    ]
+        results = [
+            replace(result, status=changed.get(result.inbound_id, result.status))
+            if result.new
+            else result
+            for result in results
+        ]
+        for (reply, reading, attribution, _status), result in zip(rows, results, strict=True):
+            if result.new and attribution:
+                # Customer callbacks: queued on commit, only if the account listens.
+                emit_inbound(
+                    inbound_id=result.inbound_id,
+                    account_id=attribution.account_id,
+                    sender=reply.sender,
+                    receiver=reply.receiver,
+                    text=reply.text,
+                    intent=reading.intent.value,
+                    outcome=result.status,
+                    campaign_id=attribution.campaign_id,
+                    message_id=attribution.message_id,
+                    received_at=received_at,
+                )
     for reply, result in zip(replies, results, strict=True):
         if result.new:
             log.info(
@@ -575,14 +594,13 @@ def receive_replies(*, replies: Sequence[Reply]) -> list[Received]:
 
 
 def _store_replies(
-    rows: list[tuple[Reply, Reading, Attribution | None, str]],
+    rows: list[tuple[Reply, Reading, Attribution | None, str]], now: datetime
 ) -> dict[tuple[int, str], int]:
     """Insert the replies not stored yet; (connection, carrier id) → id of each new one.
 
     In (connection, carrier id) order, so that two transactions storing the same ids
     wait on each other in one direction only.
     """
-    now = timezone.now()
     ordered = sorted(rows, key=lambda row: (row[0].connection_id, row[0].carrier_id))
     stored = insert_rows(
         InboundMessage._meta.db_table,
@@ -680,14 +698,33 @@ def connection_for_secret(secret: str, kind: str) -> GatewayConnection | None:
 # -- the customer area ------------------------------------------------------------------
 
 
-class NotRemovable(Exception):
-    """Only numbers the account added by hand can be taken off its Blacklist."""
+# What the account put there itself (by hand or through the API) it may take back; a
+# STOP, the unsubscribe page, support or an import recorded the recipient's or someone
+# else's decision, which only a START (or support) undoes.
+REMOVABLE_SOURCES = frozenset({BlacklistSource.MANUAL, BlacklistSource.API})
+
+
+class NotRemovable(DomainError):
+    """Only numbers the account added itself can be taken off its Blacklist."""
+
+    code = "not_removable"
+    http_status = 409
+
+    def __init__(self, source: str) -> None:
+        super().__init__(
+            gettext(
+                "Only numbers the account added itself (by hand or through the API) can be "
+                "removed; this one came from: %(source)s."
+            )
+            % {"source": source},
+            source=source,
+        )
 
 
 def blacklist_remove(*, entry: BlacklistEntry, actor: object, reason: str) -> None:
-    """Take a manual entry off the Blacklist, the reason kept in its history."""
-    if entry.source != BlacklistSource.MANUAL:
-        raise NotRemovable(entry.get_source_display())
+    """Take an entry the account added off the Blacklist, the reason kept in its history."""
+    if entry.source not in REMOVABLE_SOURCES:
+        raise NotRemovable(str(entry.get_source_display()))
     with transaction.atomic():
         BlacklistEvent.objects.create(
             account_id=entry.account_id,

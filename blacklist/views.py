@@ -3,28 +3,29 @@
 
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.access import account_required
 from blacklist import selectors
+from blacklist.export import export_response
 from blacklist.forms import BlacklistAddForm, BlacklistFilterForm, RemoveForm
 from blacklist.models import BlacklistSource
-from blacklist.services import NotRemovable, blacklist_numbers, blacklist_remove
+from blacklist.services import (
+    REMOVABLE_SOURCES,
+    NotRemovable,
+    blacklist_numbers,
+    blacklist_remove,
+)
 
 PER_PAGE = 50
 ADD_CHUNK = 1000  # numbers per set-based call: a few statements each
-E164 = re.compile(r"^\+\d{1,15}$")
 
 
 def _filters(request: HttpRequest) -> tuple[BlacklistFilterForm, selectors.BlacklistFilter]:
@@ -52,47 +53,17 @@ def blacklist_index(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "filtered": any(request.GET.get(name) for name in ("q", "source", "since", "until")),
-            "removable": BlacklistSource.MANUAL,
+            "removable": REMOVABLE_SOURCES,
             "section": "blacklist",
         },
     )
-
-
-def safe_cell(value: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (=, +, -, @ at the start)."""
-    if value and value[0] in "=+-@\t\r" and not E164.match(value):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 @account_required
 def blacklist_export(request: HttpRequest) -> StreamingHttpResponse:
     _form, filters = _filters(request)
     entries = selectors.blacklist_list(account=request.account, filters=filters)  # type: ignore[attr-defined]
-    writer = csv.writer(_Echo(), delimiter=";")
-    zone = timezone.get_current_timezone()  # the account's: the rows stream after the view
-
-    def rows() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow([_("Number"), _("Source"), _("Added"), _("Note")])
-        for entry in entries.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    entry.phone_number,
-                    entry.get_source_display(),
-                    timezone.localtime(entry.created_at, zone).strftime("%Y-%m-%d %H:%M"),
-                    safe_cell(entry.note),
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="blacklist-{stamp}.csv"'
-    return response
+    return export_response(entries)
 
 
 @account_required
@@ -145,8 +116,8 @@ def blacklist_entry_remove(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             blacklist_remove(entry=entry, actor=request.user, reason=form.cleaned_data["reason"])
-        except NotRemovable:
-            form.add_error(None, _("Only numbers added by hand can be removed."))
+        except NotRemovable as error:
+            form.add_error(None, error.message)
         else:
             messages.success(
                 request,
@@ -160,7 +131,7 @@ def blacklist_entry_remove(request: HttpRequest, pk: int) -> HttpResponse:
             "entry": entry,
             "form": form,
             "history": history,
-            "removable": entry.source == BlacklistSource.MANUAL,
+            "removable": entry.source in REMOVABLE_SOURCES,
             "section": "blacklist",
         },
     )

@@ -28,14 +28,15 @@ from django.db import connection, transaction
 from django.db.models import Exists, Q, Sum
 from django.utils import timezone
 
-from accounts.models import Account, EntryKind
-from accounts.services import credits_add
+from accounts.models import EntryKind
+from accounts.services import Movement, credits_add, credits_record
 from blacklist.models import BlacklistEntry
 from campaigns.gateways import OutgoingSms, SendResult, get_gateway
 from campaigns.models import Campaign, CampaignStatus, LastSent, Message, MessageState
 
 MESSAGE_TABLE = Message._meta.db_table
 SKIPPED_REASON = "number on the Blacklist since the launch"
+SKIPPED_SINGLE_REASON = "number on the Blacklist"
 
 
 @dataclass(frozen=True)
@@ -406,34 +407,89 @@ def send_messages(message_ids: list[int]) -> BatchOutcome:
         accounts[row[0]] = row[6]
     if not rows:
         return BatchOutcome()
+    refunded = 0
+    skipped = _skip_blacklisted_singles(rows, accounts, token, now)
+    if skipped:
+        refunded += sum(row.credits for row in rows if row.id in skipped)
+        rows = [row for row in rows if row.id not in skipped]
+        if not rows:
+            return BatchOutcome(claimed=len(skipped), skipped=len(skipped), refunded=refunded)
     gateway = get_gateway()
     results = gateway.send_batch(
         [OutgoingSms(row.id, row.phone_number, row.sender_id, row.text, row.ucs2) for row in rows]
     )
-    refunded = 0
     with transaction.atomic():
         accepted, rejected, retry, sent, failed = _record(token, gateway.name, results)
         credits = {row.id: row.credits for row in rows}
-        owners = Account.objects.in_bulk({accounts[result.message_id] for result in rejected})
-        for result in rejected:
-            if credits[result.message_id]:
-                credits_add(  # one entry per message: a single send's refund is its own
-                    account=owners[accounts[result.message_id]],
+        # One entry per message (a single send's refund is its own), in one call.
+        refunds = credits_record(
+            movements=[
+                Movement(
+                    account_id=accounts[result.message_id],
                     amount=credits[result.message_id],
                     kind=EntryKind.REFUND,
                     reference=f"message:{result.message_id}:rejected",
                     note=f"refused by the gateway: {result.error}"[:255],
                 )
-                refunded += credits[result.message_id]
+                for result in rejected
+                if credits[result.message_id]
+            ]
+        )
+        refunded += sum(entry.amount for entry in refunds)
     gateway.after_accepted([result.message_id for result in accepted])
     return BatchOutcome(
-        claimed=len(rows),
+        claimed=len(rows) + len(skipped),
         last_id=rows[-1].id,
         sent=sent,
         failed=failed,
+        skipped=len(skipped),
         retry=len(retry),
         refunded=refunded,
     )
+
+
+def _skip_blacklisted_singles(
+    rows: list[_Claimed], accounts: dict[int, int], token: str, now: datetime
+) -> set[int]:
+    """Skip and refund claimed single messages whose number went on the account's
+    Blacklist after they were queued (a STOP committed while the send was being
+    written: the STOP's cancellation could not see that row yet). A STOP confirmation
+    is the message its entry asked for: it always leaves."""
+    entries = list(
+        BlacklistEntry.objects.filter(
+            account_id__in=set(accounts.values()),
+            phone_number__in={row.phone_number for row in rows},
+        ).values_list("account_id", "phone_number", "confirmation_id")
+    )
+    if not entries:
+        return set()
+    banned = {(account_id, number) for account_id, number, _confirmation in entries}
+    confirmations = {confirmation for *_key, confirmation in entries if confirmation}
+    skipped = [
+        row
+        for row in rows
+        if (accounts[row.id], row.phone_number) in banned and row.id not in confirmations
+    ]
+    if not skipped:
+        return set()
+    with transaction.atomic():
+        Message.objects.filter(
+            id__in=[row.id for row in skipped], claim=token, state=MessageState.SENDING
+        ).update(state=MessageState.SKIPPED, error=SKIPPED_SINGLE_REASON, report_at=now)
+        credits_record(
+            movements=[
+                Movement(
+                    account_id=accounts[row.id],
+                    amount=row.credits,
+                    kind=EntryKind.REFUND,
+                    reference=f"message:{row.id}:skipped",
+                    note="number on the Blacklist",
+                )
+                for row in skipped
+                if row.credits
+            ]
+        )
+    return {row.id for row in skipped}
 
 
 def due_standalone_messages(limit: int = 1000) -> list[int]:

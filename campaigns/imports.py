@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 class ImportRefused(DomainError):
     code = "import_refused"
-    http_status = 400
+    http_status = 422
 
 
 def import_dir() -> Path:
@@ -126,37 +127,68 @@ def _parse_consent_date(value: str) -> datetime | None:
     return None
 
 
-def _apply_batch(
-    contact_import: ContactImport, rows: Iterable[tuple[int, list[str]]], seen: set[str]
-) -> dict[str, int]:
-    """Upsert one batch; returns the counters it adds."""
-    account = contact_import.account
-    mapping = contact_import.mapping
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """One contact as read from a file's row or an API item: the number as typed and
+    what else it gives (only the keys it has; `fields` are custom fields)."""
+
+    line: int
+    phone: str
+    values: dict[str, Any]
+
+
+def _row_from_cells(line: int, row: list[str], mapping: dict[str, str]) -> ContactRow:
     phone_column = next(c for c, f in mapping.items() if f == csvfile.PHONE)
+    values: dict[str, Any] = {"fields": {}}
+    for column, field in mapping.items():
+        cell = _cell(row, column)
+        if field in (csvfile.FIRST_NAME, csvfile.LAST_NAME):
+            values[field] = cell[:100]
+        elif field == csvfile.CONSENT_AT and cell:
+            values["consent_at"] = _parse_consent_date(cell)
+        elif field.startswith(csvfile.CUSTOM_PREFIX) and cell:
+            values["fields"][field.removeprefix(csvfile.CUSTOM_PREFIX)] = cell
+    return ContactRow(line, _cell(row, phone_column), values)
+
+
+def contacts_upsert(
+    *,
+    account: Account,
+    rows: Iterable[ContactRow],
+    seen: set[str],
+    consent_basis: str = "",
+    consent_at: datetime | None = None,
+    target_list_id: int | None = None,
+) -> tuple[dict[str, int], list[Rejection]]:
+    """The import's rules for one batch of rows, shared by the CSV import and the API's
+    bulk import: numbers normalised (a row that is not a number is rejected with the
+    reason), Blacklist numbers skipped and counted, duplicates merged (in the batch,
+    with `seen` numbers of earlier batches and with existing contacts; later values
+    win), the contacts added to `target_list_id`. Returns the counters it adds and the
+    rejected rows.
+    """
     counts = {"created": 0, "merged": 0, "rejected": 0, "blacklisted": 0, "rows": 0}
-    rejections: list[ImportRejection] = []
+    rejections: list[Rejection] = []
     parsed: dict[str, dict[str, Any]] = {}
-    for line, row in rows:
+    for row in rows:
         counts["rows"] += 1
-        raw = _cell(row, phone_column)
         try:
-            number = normalize_number(raw)
+            number = normalize_number(row.phone)
         except InvalidNumber as error:
-            rejections.append(
-                ImportRejection(
-                    contact_import=contact_import, line=line, value=raw[:255], reason=error.message
-                )
-            )
+            rejections.append(Rejection(row.line, row.phone[:255], error.message))
             continue
-        values: dict[str, Any] = {"region": number.region, "fields": {}}
-        for column, field in mapping.items():
-            cell = _cell(row, column)
-            if field in (csvfile.FIRST_NAME, csvfile.LAST_NAME):
-                values[field] = cell[:100]
-            elif field == csvfile.CONSENT_AT and cell:
-                values["consent_at"] = _parse_consent_date(cell)
-            elif field.startswith(csvfile.CUSTOM_PREFIX) and cell:
-                values["fields"][field.removeprefix(csvfile.CUSTOM_PREFIX)] = cell
+        values: dict[str, Any] = {
+            **row.values,
+            "fields": dict(row.values.get("fields") or {}),
+            "region": number.region,
+        }
         if number.e164 in parsed or number.e164 in seen:
             counts["merged"] += 1  # the same number again in the file: later cells win
             previous = parsed.get(number.e164)
@@ -180,8 +212,7 @@ def _apply_batch(
     for e164, values in parsed.items():
         if e164 in blacklisted:
             continue
-        consent_basis = contact_import.consent_basis
-        consent_at = values.get("consent_at") or contact_import.consent_at
+        row_consent_at = values.get("consent_at") or consent_at
         contact = existing.get(e164)
         if contact is None:
             to_create.append(
@@ -193,7 +224,7 @@ def _apply_batch(
                     last_name=values.get("last_name", ""),
                     fields=values["fields"],
                     consent_basis=consent_basis,
-                    consent_at=consent_at if consent_basis or consent_at else None,
+                    consent_at=row_consent_at if consent_basis or row_consent_at else None,
                 )
             )
         else:
@@ -204,8 +235,8 @@ def _apply_batch(
             contact.fields = {**contact.fields, **values["fields"]}
             if consent_basis:
                 contact.consent_basis = consent_basis
-            if consent_at:
-                contact.consent_at = consent_at
+            if row_consent_at:
+                contact.consent_at = row_consent_at
             contact.updated_at = timezone.now()
             to_update.append(contact)
     with transaction.atomic():
@@ -217,20 +248,43 @@ def _apply_batch(
                 ["first_name", "last_name", "fields", "consent_basis", "consent_at", "updated_at"],
                 batch_size=BATCH_SIZE,
             )
-        if contact_import.target_list_id:
+        if target_list_id:
             ids = [c.pk for c in created] + [c.pk for c in to_update]
             through = Contact.lists.through
             through.objects.bulk_create(
-                [
-                    through(contact_id=pk, contactlist_id=contact_import.target_list_id)
-                    for pk in ids
-                ],
+                [through(contact_id=pk, contactlist_id=target_list_id) for pk in ids],
                 ignore_conflicts=True,
                 batch_size=BATCH_SIZE,
             )
-        ImportRejection.objects.bulk_create(rejections, batch_size=BATCH_SIZE)
     counts["rejected"] = len(rejections)
     seen.update(parsed)
+    return counts, rejections
+
+
+def _apply_batch(
+    contact_import: ContactImport, rows: Iterable[tuple[int, list[str]]], seen: set[str]
+) -> dict[str, int]:
+    """Upsert one batch of the file; returns the counters it adds."""
+    counts, rejections = contacts_upsert(
+        account=contact_import.account,
+        rows=(_row_from_cells(line, row, contact_import.mapping) for line, row in rows),
+        seen=seen,
+        consent_basis=contact_import.consent_basis,
+        consent_at=contact_import.consent_at,
+        target_list_id=contact_import.target_list_id,
+    )
+    ImportRejection.objects.bulk_create(
+        (
+            ImportRejection(
+                contact_import=contact_import,
+                line=item.line,
+                value=item.value,
+                reason=item.reason,
+            )
+            for item in rejections
+        ),
+        batch_size=BATCH_SIZE,
+    )
     return counts
 
 

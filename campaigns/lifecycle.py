@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
+from accounts.services import idempotency_records_purge
 from campaigns.dispatch import (
     cancel_unsent,
     complete_if_done,
@@ -167,4 +168,12 @@ def tick() -> dict[str, int]:
     single = due_standalone_messages()
     if single:
         enqueue(send_messages, single)
-    return {"started": started, "released": released, "woken": woken, "single": len(single)}
+    # The API's Idempotency-Key answers are kept SMS_IDEMPOTENCY_HOURS (an indexed delete).
+    forgotten = idempotency_records_purge(now=now)
+    return {
+        "started": started,
+        "released": released,
+        "woken": woken,
+        "single": len(single),
+        "forgotten": forgotten,
+    }

@@ -19,6 +19,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from callbacks.services import emit_message_status
 from campaigns.models import DeliveryReport, Message, MessageState
 
 KANNEL_TYPES = {1: "delivered", 2: "failed", 4: "buffered", 8: "accepted", 16: "rejected"}
@@ -76,4 +77,7 @@ def apply_report(
         elif not final and message.report in FINAL:
             return report  # an early final report beats a late intermediate one
         Message.objects.filter(pk=message.pk).update(**update)
+        if final and message.state in {MessageState.SENT, MessageState.SENDING}:
+            # Customer callbacks: queued on commit, and only if the account listens.
+            emit_message_status(message=message, status=FINAL[status], report=status, at=now)
     return report

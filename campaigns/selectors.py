@@ -10,11 +10,15 @@ from django.db.models.functions import Trunc
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account
-from campaigns.models import Campaign, Contact, Message, MessageState
+from campaigns.models import Campaign, Contact, ContactList, Message, MessageState
 
 
 def contact_list(*, account: Account, search: str = "") -> QuerySet[Contact]:
-    contacts = Contact.objects.filter(account=account)
+    return contact_search(Contact.objects.filter(account=account), search)
+
+
+def contact_search(contacts: QuerySet[Contact], search: str) -> QuerySet[Contact]:
+    """Contacts whose name contains `search`, or whose number contains its digits."""
     term = search.strip()
     if term:
         digits = "".join(ch for ch in term if ch.isdigit())
@@ -26,9 +30,31 @@ def contact_list(*, account: Account, search: str = "") -> QuerySet[Contact]:
     return contacts
 
 
+def contact_lists(*, account: Account) -> QuerySet[ContactList]:
+    """The account's contact lists with their number of contacts."""
+    return (
+        ContactList.objects.filter(account=account)
+        .annotate(contact_count=Count("contacts"))
+        .order_by("name", "id")
+    )
+
+
+def contact_list_get(*, account: Account, pk: int) -> ContactList:
+    return get_object_or_404(contact_lists(account=account), pk=pk)
+
+
 def contact_get(*, account: Account, pk: int) -> Contact:
     """Another account's contact is a 404, never a 403: its existence is not told."""
     return get_object_or_404(Contact, account=account, pk=pk)
+
+
+def message_list(*, account: Account) -> QuerySet[Message]:
+    """The account's messages, single and campaign ones, newest first."""
+    return Message.objects.filter(account=account).order_by("-id")
+
+
+def message_get(*, account: Account, pk: int) -> Message:
+    return get_object_or_404(Message, account=account, pk=pk)
 
 
 def campaign_list(*, account: Account) -> QuerySet[Campaign]:

@@ -11,7 +11,8 @@ from typing import Any
 
 class DomainError(Exception):
     code = "domain_error"
-    http_status = 400
+    # The request was readable but a rule refuses it: the API's 422 unless said otherwise.
+    http_status = 422
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)

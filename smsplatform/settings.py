@@ -71,6 +71,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_rate(name: str, default: str) -> str:
+    """A rate in DRF's form: "600/min" (s, min, hour or day)."""
+    value = env_str(name, default).strip()
+    count, _slash, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in {"s", "sec", "min", "hour", "day"}:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: use <count>/<s|min|hour|day>, e.g. 600/min."
+        )
+    return value
+
+
 # An empty SECRET_KEY counts as unset, so the start-up check names the problem.
 SECRET_KEY = env_str("SECRET_KEY", "") or DEFAULT_SECRET_KEY
 DEBUG = env_bool("DEBUG", True)
@@ -88,10 +99,14 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_ratelimit",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "smsplatform",
     "accounts",
     "campaigns",
     "blacklist",
+    "callbacks",
 ]
 
 MIDDLEWARE = [
@@ -292,11 +307,60 @@ SMS_FRENCH_SENDING_HOURS = env_str("SMS_FRENCH_SENDING_HOURS", "Mon-Sat 08:00-20
 # Credits given to a new account's owner by seed_demo; real accounts buy theirs.
 SMS_DEMO_CREDITS = env_int("SMS_DEMO_CREDITS", 1000, minimum=0)
 
+# --- The REST API (/api/v1/) ---------------------------------------------------------------
+# Calls per API key (a browser session: per user), in DRF's "<count>/<s|min|hour|day>".
+SMS_API_RATE = env_rate("SMS_API_RATE", "600/min")
+# Calls that send or launch, on top of the general rate.
+SMS_API_SEND_RATE = env_rate("SMS_API_SEND_RATE", "120/min")
+# How long an Idempotency-Key's first answer is kept for retries.
+SMS_IDEMPOTENCY_HOURS = env_int("SMS_IDEMPOTENCY_HOURS", 24, minimum=1)
+
+# Customer callbacks: retries after a failed call (30 s, 1 min, 2 min… doubling), and how
+# often each process reads which accounts listen. A callback URL may not point at a
+# private or loopback address unless this is on (the embedded default, tests).
+SMS_CALLBACK_RETRIES = env_int("SMS_CALLBACK_RETRIES", 6, minimum=0)
+SMS_CALLBACK_BACKOFF_SECONDS = env_int("SMS_CALLBACK_BACKOFF_SECONDS", 30, minimum=1)
+SMS_CALLBACK_REFRESH_SECONDS = env_float("SMS_CALLBACK_REFRESH_SECONDS", 5.0, minimum=0.0)
+SMS_CALLBACK_ALLOW_PRIVATE = env_bool("SMS_CALLBACK_ALLOW_PRIVATE", DEBUG)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "smsplatform.api.authentication.ApiKeyAuthentication",
+        # The browser's session, with DRF's CSRF check on unsafe methods.
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["smsplatform.api.permissions.HasAccount"],
+    "DEFAULT_THROTTLE_CLASSES": ["smsplatform.api.throttling.PerKeyThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "smsplatform.api.pagination.Pages",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "smsplatform.api.schema.SmsAutoSchema",
+    "EXCEPTION_HANDLER": "smsplatform.api.exceptions.handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # No OPTIONS self-description (405): the OpenAPI schema is the description.
+    "DEFAULT_METADATA_CLASS": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SMS platform API",
+    "DESCRIPTION": (
+        "Send SMS, run campaigns, manage contacts and the Blacklist, read credits. "
+        "Authenticate with `Authorization: Bearer <key>` (keys are created on the "
+        "customer area's API page). Errors share one shape: "
+        '`{"error": {"code", "message", "details"}}`. French STOP SMS rules apply to '
+        "every message: a Marketing account's messages always carry the STOP mention."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
 
 if not DEBUG:

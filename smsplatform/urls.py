@@ -23,11 +23,16 @@ urlpatterns = [
         name="kannel-inbound",
     ),
     path("webhooks/inbound/<str:name>/", blacklist_webhooks.json_inbound, name="json-inbound"),
+    path("api/", include("smsplatform.api.urls")),
     path("", include("django.contrib.auth.urls")),
     path("", include("accounts.urls")),
     path("", include("campaigns.urls")),
     path("", include("blacklist.urls")),
+    path("", include("callbacks.urls")),
     # The international mention's link, "<SMS_UNSUBSCRIBE_HOST>/<code>": last, so that
     # every other page wins.
     re_path(r"^(?P<code>[a-zA-Z0-9]{2,12})/?$", unsubscribe.unsubscribe, name="unsubscribe"),
 ]
+
+# A JSON 404 under /api/, Django's page elsewhere.
+handler404 = "smsplatform.api.exceptions.not_found"

@@ -127,3 +127,11 @@ def _intake_lets_go_of_its_connection() -> Iterator[None]:
 def _background_tasks_inline(settings: Any) -> None:
     """Background work runs inline in tests, so a test sees its result at once."""
     settings.SMS_TASKS_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
+def _no_callback_listeners_from_earlier_tests() -> None:
+    # Which accounts listen is kept per process; each test's database starts afresh.
+    from callbacks.selectors import forget
+
+    forget()

@@ -86,3 +86,42 @@ def test_a_message_the_gateway_could_not_take_is_sent_by_the_tick(
     message.refresh_from_db()
     assert message.state in {MessageState.SENT, MessageState.DELIVERED}  # local reports
     assert gateway.handed == {message.pk: 1}
+
+
+def test_a_message_to_a_number_blacklisted_after_it_was_queued_is_skipped_and_refunded(
+    db: Any, gateway: RecordingGateway
+) -> None:
+    from blacklist.models import BlacklistSource
+    from blacklist.services import blacklist_numbers
+
+    account = make_account(slug="shop", credits=5)
+    message = single(account)
+    # A STOP that committed while the send was being written could not cancel this row.
+    blacklist_numbers(account=account, numbers=[message.phone_number], source=BlacklistSource.API)
+    Message.objects.filter(pk=message.pk).update(state=MessageState.QUEUED, error="")
+
+    outcome = send_messages([message.pk])
+
+    assert (outcome.skipped, outcome.refunded, outcome.sent) == (1, 1, 0)
+    assert gateway.handed == {}
+    message.refresh_from_db()
+    assert message.state == MessageState.SKIPPED
+    assert CreditEntry.objects.get(reference=f"message:{message.pk}:skipped").amount == 1
+
+
+def test_a_stop_confirmation_goes_to_the_number_it_blacklisted(
+    db: Any, gateway: RecordingGateway
+) -> None:
+    from blacklist.models import BlacklistEntry, BlacklistSource
+    from blacklist.services import blacklist_number
+
+    account = make_account(slug="shop", credits=5)
+    entry, _created = blacklist_number(
+        account=account, number="+33612345678", source=BlacklistSource.STOP_SMS
+    )
+    confirmation = BlacklistEntry.objects.get(pk=entry.pk).confirmation_id
+
+    outcome = send_messages([confirmation])
+
+    assert (outcome.sent, outcome.skipped) == (1, 0)
+    assert gateway.handed == {confirmation: 1}

@@ -1,0 +1,1 @@
+"""REST endpoints of the campaigns app: messages, campaigns, contacts and lists."""
