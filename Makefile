@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint migrations-check messages worker beat bench clean install
+.PHONY: run test lint migrations-check messages worker beat bench faults faults-fast clean install
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ bench: $(INSTALLED)
 	@if [ -n "$$BENCH_DATABASE_URL" ]; then $(BIN)/python bench/campaign_dispatch.py && \
 	$(BIN)/python bench/inbound_load.py; \
 	else echo "campaign and inbound benches skipped: set BENCH_DATABASE_URL=postgres://... to run them"; fi
+
+## Fault injection (faults/): workers killed, Redis and PostgreSQL restarted, duplicates,
+## forged signatures; prints lost / duplicated / double-debited counts and recovery times.
+## Needs PostgreSQL and Redis (FAULTS_DATABASE_URL, FAULTS_REDIS_URL); CI runs the fast ones.
+faults: $(INSTALLED)
+	$(BIN)/python -m faults
+
+faults-fast: $(INSTALLED)
+	$(BIN)/python -m faults --fast
 
 worker: $(INSTALLED)
 	$(BIN)/celery -A smsplatform worker --loglevel INFO --queues sms
