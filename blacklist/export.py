@@ -15,7 +15,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from blacklist.models import BlacklistEntry
+from blacklist.models import BlacklistEntry, BlacklistSource
 
 E164 = re.compile(r"^\+\d{1,15}$")
 
@@ -35,7 +35,10 @@ class _Echo:
 def export_rows(entries: QuerySet[BlacklistEntry]) -> Iterator[str]:
     """The CSV lines, header first, dates in the current (the account's) time zone."""
     writer = csv.writer(_Echo(), delimiter=";")
-    zone = timezone.get_current_timezone()  # read now: the rows stream after the view
+    # Read now, in the request's language and time zone: the rows stream after the view
+    # has returned, when neither is active any more.
+    zone = timezone.get_current_timezone()
+    sources = {value: str(label) for value, label in BlacklistSource.choices}
     header = writer.writerow([_("Number"), _("Source"), _("Added"), _("Note")])
 
     def rows() -> Iterator[str]:
@@ -44,7 +47,7 @@ def export_rows(entries: QuerySet[BlacklistEntry]) -> Iterator[str]:
             yield writer.writerow(
                 [
                     entry.phone_number,
-                    entry.get_source_display(),
+                    sources.get(entry.source, entry.source),
                     timezone.localtime(entry.created_at, zone).strftime("%Y-%m-%d %H:%M"),
                     safe_cell(entry.note),
                 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -87,6 +88,16 @@ def test_the_export_follows_the_filters_and_neutralises_formulas(
     assert lines[1].endswith(";'=cmd|' /C calc'!A0")
     everything = client_a.get(reverse("blacklist-export")).getvalue().decode()
     assert ";'@SUM(A1)" in everything
+
+
+def test_the_export_speaks_the_language_of_the_page(client_a: Client, account_a: Any) -> None:
+    entry(account_a, "+33612345678")
+    client_a.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+
+    lines = client_a.get(reverse("blacklist-export")).getvalue().decode("utf-8-sig").splitlines()
+
+    assert lines[0] == "Numéro;Origine;Ajouté;Note"
+    assert lines[1].startswith("+33612345678;Réponse STOP;")
 
 
 def test_adding_one_number_takes_it_out_of_lists_and_queues_without_any_sms(
