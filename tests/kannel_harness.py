@@ -616,6 +616,7 @@ def running_kannel(
     mo_url: str | None = None,
     mo_post_url: str | None = None,
     send_sender: bool | None = None,
+    mo_recode: bool | None = None,
 ) -> Iterator[KannelRun]:
     """bearerbox, fakesmsc and smsbox running on free ports until the block ends.
 
@@ -625,6 +626,8 @@ def running_kannel(
     mo_post_url: instead, the sms-service post-url Kannel POSTs each MO message to (the
     text as the body, the rest in X-Kannel-* headers; escapes work in it too).
     send_sender: the sms-service's send-sender (None: left out, Kannel's default).
+    mo_recode: smsbox's mo-recode (None: left out, Kannel's default: off), which turns a
+    UCS-2 MO message into UTF-8 before the sms-service's URL is called.
     log_level: Kannel's, 0 (debug: hex dumps of every HTTP call) to 4 (panics only).
     access_log: bearerbox's and smsbox's one line per message (off for a benchmark).
     """
@@ -636,7 +639,7 @@ def running_kannel(
         try:
             run = _start(
                 workdir, paths, procs, dlr_base_url, log_level, access_log, startup_timeout,
-                _mo_service(mo_url, mo_post_url, send_sender),
+                _mo_service(mo_url, mo_post_url, send_sender, mo_recode),
             )  # fmt: skip
         except KannelFailed:
             procs.stop()
@@ -662,7 +665,10 @@ def _port_clash(workdir: Path) -> bool:
 
 
 def _mo_service(
-    get_url: str | None, post_url: str | None, send_sender: bool | None
+    get_url: str | None,
+    post_url: str | None,
+    send_sender: bool | None = None,
+    mo_recode: bool | None = None,
 ) -> dict[str, object]:
     """The sms-service's template values: one of get-url and post-url (Kannel takes one)."""
     if get_url and post_url:
@@ -670,8 +676,13 @@ def _mo_service(
     return {
         "MO_GET_URL": None if post_url else get_url or "http://127.0.0.1:9/unused?text=%a",
         "MO_POST_URL": post_url,
-        "MO_SEND_SENDER": None if send_sender is None else str(send_sender).lower(),
+        "MO_SEND_SENDER": _yes_no(send_sender),
+        "MO_RECODE": _yes_no(mo_recode),
     }
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else str(value).lower()
 
 
 def _start(
@@ -709,7 +720,7 @@ def _start(
         "USERNAME": run.username,
         "PASSWORD": run.password,
         "DLR_URL": dlr_base_url,
-        **(mo_service or _mo_service(None, None, None)),
+        **(mo_service or _mo_service(None, None)),
     }
     conf = workdir / "kannel.conf"
     conf.write_text(render_config(values))

@@ -132,3 +132,19 @@ def test_without_send_sender_kannel_leaves_the_sender_out(tmp_path: Path) -> Non
     assert_is(call, post_url_call("STOP", send_sender=False))
     assert call.header("X-Kannel-From") is None
     assert call.params["from"] == SENDER  # %p still works in the query
+
+
+def test_with_mo_recode_a_ucs2_text_is_posted_as_utf8(tmp_path: Path) -> None:
+    text = "Désabonnez-moi ☕ 😀 €"
+    with (
+        mo_server() as recorder,
+        running_kannel(
+            tmp_path / "kannel",
+            mo_post_url=recorder.url + "?id=%I",
+            send_sender=True,
+            mo_recode=True,
+        ) as kannel,
+    ):
+        call = deliver(kannel, recorder, text, ucs2=True)
+
+    assert_is(call, post_url_call(text))  # as if the phone had sent a GSM text
