@@ -32,7 +32,16 @@ def _show_secret(request: HttpRequest, connection: GatewayConnection, secret: st
     }
     if connection.kind == "kannel":
         url = request.build_absolute_uri(reverse("kannel-inbound", args=[secret]))
-        message += " — get-url: " + url + "?from=%p&to=%P&text=%a&id=%I&smsc=%i"
+        # Kannel's defaults lose replies: a get-url cannot carry a long one, and without
+        # mo-recode a UCS-2 one reaches a get-url as unreadable UTF-16BE bytes; a post-url
+        # leaves the sender out unless send-sender is set.
+        message += " — " + _(
+            "get-url: %(get_url)s — post-url (long replies): %(post_url)s with "
+            "send-sender = true — in the smsbox group: mo-recode = true (UCS-2 replies)"
+        ) % {
+            "get_url": url + "?from=%p&to=%P&text=%a&id=%I&smsc=%i",
+            "post_url": url + "?id=%I",
+        }
     else:
         url = request.build_absolute_uri(reverse("json-inbound", args=[connection.name]))
         message += " — POST JSON to " + url + " (X-Signature: HMAC-SHA256)"

@@ -21,6 +21,8 @@ text, UTF-16BE for UCS-2; the line does not say which). `received()` puts concat
 parts back together and decodes every text.
 
 `dlr_server()` is a small HTTP server to point a dlr-url at; it records Kannel's calls.
+`mo_server()` is one to point an sms-service's get-url or post-url at (`running_kannel(
+mo_post_url=...)`): it records each call with its headers and body, for `send_mo`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ _GOT = re.compile(r"Got message \d+: <(.*)>$")
 _LINE = re.compile(r"^(.*?) ([+0-9]+) (text|data|ucs-2|udh)(?: (.*))?$", re.DOTALL)
 _UDH = re.compile(r"^(\S+) data ?(.*)$", re.DOTALL)
 _STARTUP_ATTEMPTS = 3
+# fakesmsc reads its stdin with a fixed buffer: a longer line is cut into several
+# messages that bearerbox drops (1.4.5: 520 bytes pass, 522 do not).
+FAKESMSC_STDIN_LINE = 512
 
 
 class KannelMissing(RuntimeError):
@@ -250,6 +255,8 @@ class KannelRun:
     ports: dict[str, int]
     dlr_base_url: str | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, repr=False)
+    fakesmsc_command: list[str] = field(default_factory=list, repr=False)
+    _procs: _Processes | None = field(default=None, repr=False)
     _count_offset: int = field(default=0, repr=False)
     _count: int = field(default=0, repr=False)
 
@@ -298,25 +305,88 @@ class KannelRun:
 
     # -- what the carrier sends ------------------------------------------------------------
 
-    def send_mo(self, sender: str, receiver: str, text: str, timeout: float = 10.0) -> None:
+    def send_mo(
+        self, sender: str, receiver: str, text: str, *, ucs2: bool = False, timeout: float = 10.0
+    ) -> None:
         """The carrier delivers an SMS from `sender` to `receiver` (the shortcode):
-        fakesmsc hands it to bearerbox, and smsbox calls the sms-service's get-url.
+        fakesmsc hands it to bearerbox, and smsbox calls the sms-service's URL.
+
+        A GSM text goes as it is (fakesmsc's "text"); ucs2=True sends it as UCS-2 (coding
+        2: fakesmsc's "ucs2", the UTF-16BE bytes URL-encoded), in one message whatever
+        its length, as an SMSC that has put the parts together hands it over.
+        """
+        if ucs2:
+            payload = quote(text.encode("utf-16-be"), safe="")
+            self.send_mo_line(f"{sender} {receiver} ucs2 {payload}", timeout=timeout)
+        else:
+            self.send_mo_line(f"{sender} {receiver} text {text}", timeout=timeout)
+
+    def send_mo_parts(
+        self, sender: str, receiver: str, text: str, *, reference: int = 1, size: int = 153
+    ) -> int:
+        """A long GSM text the way a phone sends it: parts of `size` characters, each with
+        a concatenation UDH (fakesmsc's "udh-text"), for bearerbox to put together. The
+        number of parts."""
+        pieces = [text[start : start + size] for start in range(0, len(text), size)]
+        for number, piece in enumerate(pieces, start=1):
+            udh = bytes([5, 0, 3, reference, len(pieces), number])
+            self.send_mo_line(f"{sender} {receiver} udh-text {quote(udh, safe='')} {piece}")
+        return len(pieces)
+
+    def send_mo_line(self, line: str, timeout: float = 10.0) -> None:
+        """One line to fakesmsc ("from to type [udh] data", see `fakesmsc -h`).
 
         Returns once fakesmsc says it sent it: fakesmsc takes one message per read of its
-        stdin, so a second line written at once would wait for the next one.
+        stdin, so a second line written at once would wait for the next one. A line too
+        long for its stdin goes through a fakesmsc of its own (`_send_mo_alone`).
         """
-        if "\n" in text:
+        if "\n" in line:
             raise ValueError("fakesmsc reads one message per line")
+        if len(line.encode()) > FAKESMSC_STDIN_LINE:
+            self._send_mo_alone(line, timeout)
+            return
         before = self.output().count("fakesmsc: sent message")
         stdin = self.processes["fakesmsc"].stdin
         assert stdin is not None
-        stdin.write(f"{sender} {receiver} text {text}\n".encode())
+        stdin.write(f"{line}\n".encode())
         stdin.flush()
         deadline = time.monotonic() + timeout
         while self.output().count("fakesmsc: sent message") <= before:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"fakesmsc did not send the MO message in {timeout:.0f} s")
             time.sleep(0.02)
+
+    def _send_mo_alone(self, line: str, timeout: float) -> None:
+        """A message too long for fakesmsc's stdin, given on the command line of a fakesmsc
+        of its own (`-m 1`), where no buffer limits it. bearerbox's fake SMSC serves one
+        client at a time, so the interactive fakesmsc steps aside meanwhile; an SMS
+        bearerbox sends it during the swap is queued again and delivered once it is back."""
+        assert self._procs is not None
+        received = self.mo_received()
+        self._stop_fakesmsc()
+        self.processes["fakesmsc"] = self._procs.start(
+            "fakesmsc", [*self.fakesmsc_command, "-m", "1", line]
+        )
+        _wait(lambda: self.mo_received() > received, "the long MO message", self._procs, timeout)
+        self._stop_fakesmsc()
+        self.processes["fakesmsc"] = self._procs.start(
+            "fakesmsc", self.fakesmsc_command, stdin=subprocess.PIPE
+        )
+        _wait(lambda: "(online" in self.status().partition("SMSC connections:")[2],
+              "fakesmsc back online", self._procs, timeout)  # fmt: skip
+
+    def _stop_fakesmsc(self) -> None:
+        """SIGINT: fakesmsc closes its connection and exits (interactive or not)."""
+        assert self._procs is not None
+        proc = self.processes.pop("fakesmsc")
+        _signal(proc, signal.SIGINT)
+        proc.wait(timeout=10)
+        self._procs.forget(proc)
+
+    def mo_received(self) -> int:
+        """How many MO messages (parts) bearerbox has received from the fake SMSC."""
+        found = re.search(r"^SMS: received (\d+)", self.status(), re.MULTILINE)
+        return int(found.group(1)) if found else 0
 
     # -- what the carrier got -------------------------------------------------------------
 
@@ -458,6 +528,10 @@ class _Processes:
         self.started.append((name, proc))
         return proc
 
+    def forget(self, proc: subprocess.Popen) -> None:
+        """A program that ended on purpose: no longer checked nor stopped."""
+        self.started = [(name, started) for name, started in self.started if started is not proc]
+
     def check(self) -> None:
         for name, proc in self.started:
             if proc.poll() is not None:
@@ -540,12 +614,20 @@ def running_kannel(
     access_log: bool = True,
     startup_timeout: float = 20.0,
     mo_url: str | None = None,
+    mo_post_url: str | None = None,
+    send_sender: bool | None = None,
+    mo_recode: bool | None = None,
 ) -> Iterator[KannelRun]:
     """bearerbox, fakesmsc and smsbox running on free ports until the block ends.
 
     dlr_base_url: the dlr-url Kannel uses when a request has a dlr-mask but no dlr-url.
     mo_url: the sms-service get-url Kannel calls with each MO message (`send_mo`), with
     Kannel's escapes (%p sender, %P receiver, %a text, %I message id...).
+    mo_post_url: instead, the sms-service post-url Kannel POSTs each MO message to (the
+    text as the body, the rest in X-Kannel-* headers; escapes work in it too).
+    send_sender: the sms-service's send-sender (None: left out, Kannel's default).
+    mo_recode: smsbox's mo-recode (None: left out, Kannel's default: off), which turns a
+    UCS-2 MO message into UTF-8 before the sms-service's URL is called.
     log_level: Kannel's, 0 (debug: hex dumps of every HTTP call) to 4 (panics only).
     access_log: bearerbox's and smsbox's one line per message (off for a benchmark).
     """
@@ -557,7 +639,7 @@ def running_kannel(
         try:
             run = _start(
                 workdir, paths, procs, dlr_base_url, log_level, access_log, startup_timeout,
-                mo_url,
+                _mo_service(mo_url, mo_post_url, send_sender, mo_recode),
             )  # fmt: skip
         except KannelFailed:
             procs.stop()
@@ -582,6 +664,27 @@ def _port_clash(workdir: Path) -> bool:
     return "Address already in use" in text or "bind failed" in text.lower()
 
 
+def _mo_service(
+    get_url: str | None,
+    post_url: str | None,
+    send_sender: bool | None = None,
+    mo_recode: bool | None = None,
+) -> dict[str, object]:
+    """The sms-service's template values: one of get-url and post-url (Kannel takes one)."""
+    if get_url and post_url:
+        raise ValueError("an sms-service has a get-url or a post-url, not both")
+    return {
+        "MO_GET_URL": None if post_url else get_url or "http://127.0.0.1:9/unused?text=%a",
+        "MO_POST_URL": post_url,
+        "MO_SEND_SENDER": _yes_no(send_sender),
+        "MO_RECODE": _yes_no(mo_recode),
+    }
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else str(value).lower()
+
+
 def _start(
     workdir: Path,
     paths: dict[str, str],
@@ -590,7 +693,7 @@ def _start(
     log_level: int,
     access_log: bool,
     timeout: float,
-    mo_url: str | None = None,
+    mo_service: dict[str, object] | None = None,
 ) -> KannelRun:
     admin, smsbox_port, fake_port, sendsms = _free_ports(4)
     run = KannelRun(
@@ -617,7 +720,7 @@ def _start(
         "USERNAME": run.username,
         "PASSWORD": run.password,
         "DLR_URL": dlr_base_url,
-        "MO_URL": mo_url or "http://127.0.0.1:9/unused?text=%a",
+        **(mo_service or _mo_service(None, None)),
     }
     conf = workdir / "kannel.conf"
     conf.write_text(render_config(values))
@@ -633,11 +736,9 @@ def _start(
     # Without a message argument fakesmsc is interactive: each line on its stdin is an MO
     # message it sends to bearerbox ("from to text STOP"), see KannelRun.send_mo; it
     # prints every MT message it receives. Its stdin stays open until Kannel stops.
-    run.processes["fakesmsc"] = procs.start(
-        "fakesmsc",
-        [paths["KANNEL_FAKESMSC"], "-H", "127.0.0.1", "-r", str(fake_port)],
-        stdin=subprocess.PIPE,
-    )
+    run.fakesmsc_command = [paths["KANNEL_FAKESMSC"], "-H", "127.0.0.1", "-r", str(fake_port)]
+    run._procs = procs
+    run.processes["fakesmsc"] = procs.start("fakesmsc", run.fakesmsc_command, stdin=subprocess.PIPE)
     run.processes["smsbox"] = procs.start("smsbox", [paths["KANNEL_SMSBOX"], *verbosity, str(conf)])
     _wait(lambda: _ready(run), "sendsms and the fake SMSC ready", procs, timeout)
     return run
@@ -721,6 +822,89 @@ def dlr_server() -> Iterator[DlrRecorder]:
     server = _DlrHttpServer(("127.0.0.1", 0), Handler)
     recorder = DlrRecorder(server)
     thread = threading.Thread(target=server.serve_forever, name="dlr-server", daemon=True)
+    thread.start()
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# -- an sms-service target ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoCall:
+    """One call Kannel made to an sms-service's get-url or post-url, as it came."""
+
+    method: str
+    path: str  # as Kannel sent it, still URL-encoded
+    headers: tuple[tuple[str, str], ...]  # in Kannel's order and spelling
+    body: bytes
+    at: float  # time.monotonic()
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query, decoded (the last value of a repeated name)."""
+        return dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+class MoRecorder:
+    """What Kannel sent to the sms-service: `url` to give Kannel (add the escapes to it),
+    `calls` as they came; each is answered `status` with an empty body (an sms-service
+    with max-messages = 0 sends nothing back)."""
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self.url = f"http://127.0.0.1:{server.server_port}/mo"
+        self.calls: list[MoCall] = []
+        self.status = 200
+        self._changed = threading.Condition()
+
+    def record(self, call: MoCall) -> int:
+        with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+        return self.status
+
+    def wait(self, count: int, *, timeout: float = 10.0) -> list[MoCall]:
+        """Until `count` calls came (or the timeout): the calls so far."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.calls) >= count, timeout=timeout)
+            return list(self.calls)
+
+
+@contextmanager
+def mo_server() -> Iterator[MoRecorder]:
+    """An HTTP server on a free port of 127.0.0.1 that records each GET and POST, with
+    its headers and body, and answers 200."""
+    recorder: MoRecorder
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def _record(self) -> None:
+            size = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(size) if size else b""
+            call = MoCall(
+                self.command, self.path, tuple(self.headers.items()), body, time.monotonic()
+            )
+            self.send_response(recorder.record(call))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _record
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = _DlrHttpServer(("127.0.0.1", 0), Handler)
+    recorder = MoRecorder(server)
+    thread = threading.Thread(target=server.serve_forever, name="mo-server", daemon=True)
     thread.start()
     try:
         yield recorder

@@ -80,6 +80,11 @@ def test_a_new_connection_shows_its_secret_once_and_rotation_replaces_it(
     assert connection_for_secret(secret, "kannel") == connection
     assert secret not in connection.secret_hash
     assert "?from=%p&to=%P&text=%a&id=%I&smsc=%i" in shown
+    assert (
+        f"post-url (long replies): http://testserver/webhooks/kannel/inbound/{secret}/?id=%I"
+        in shown
+    )
+    assert "send-sender = true" in shown and "mo-recode = true" in shown
 
     staff_client.post(
         reverse("admin:blacklist_gatewayconnection_changelist"),
