@@ -11,12 +11,14 @@ on it.
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
+from django.utils.http import parse_header_parameters
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsplatform.settings")
 
@@ -36,9 +38,35 @@ with override_settings(MIDDLEWARE=WEBHOOK_MIDDLEWARE):
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    refused = _charset_refused(environ.get("CONTENT_TYPE", ""))
+    if refused:
+        start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
+        return [f"bad request: {refused}\n".encode()]
     if environ.get("PATH_INFO", "").startswith(WEBHOOK_PREFIX):
         return webhooks(environ, start_response)
     return pages(environ, start_response)
+
+
+def _charset_refused(content_type: str) -> str:
+    """Why a request's charset cannot be served, or "".
+
+    Django accepts any codec Python knows as a request's charset, then crashes (500,
+    before any middleware) on one that is not a text encoding ("charset=base64",
+    "rot13") the first time it decodes the query or the body. An unknown charset is
+    ignored by Django (it reads UTF-8), so only those codecs are refused here.
+    """
+    if "charset" not in content_type.lower():
+        return ""
+    charset = parse_header_parameters(content_type)[1].get("charset", "")
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return ""
+    try:
+        "".encode(charset)
+    except LookupError:
+        return f"{charset[:40]!r} is not a text encoding"
+    return ""
 
 
 refuse_to_start_on_errors()

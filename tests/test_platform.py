@@ -153,7 +153,7 @@ def test_every_french_message_is_translated_and_compiled(tmp_path: Any) -> None:
     assert (tmp_path / "check.mo").read_bytes() == po.with_suffix(".mo").read_bytes()
 
 
-def _wsgi_get(path: str) -> tuple[str, dict[str, str]]:
+def _wsgi_get(path: str, content_type: str = "") -> tuple[str, dict[str, str]]:
     """GET through smsplatform.wsgi as gunicorn calls it."""
     from wsgiref.util import setup_testing_defaults
 
@@ -162,7 +162,12 @@ def _wsgi_get(path: str) -> tuple[str, dict[str, str]]:
 
     from smsplatform.wsgi import application
 
-    environ: dict[str, Any] = {"PATH_INFO": path, "HTTP_ACCEPT_LANGUAGE": "fr"}
+    environ: dict[str, Any] = {
+        "PATH_INFO": path,
+        "QUERY_STRING": "a=1",
+        "HTTP_ACCEPT_LANGUAGE": "fr",
+        "CONTENT_TYPE": content_type,
+    }
     setup_testing_defaults(environ)
     environ["SERVER_NAME"] = environ["HTTP_HOST"] = "127.0.0.1"
     answer: dict[str, Any] = {}
@@ -193,3 +198,16 @@ def test_carriers_calls_skip_the_pages_middleware_and_pages_keep_it(settings: An
     assert status.startswith("200")
     assert headers["Content-Language"] == "fr"
     assert headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("charset", ["base64", "rot13", "zlib"])
+def test_a_charset_that_is_no_text_encoding_is_a_400_not_a_crash(
+    settings: Any, charset: str
+) -> None:
+    settings.SECRET_KEY = "a-test-key-" + "x" * 40
+    for path in (reverse("login"), "/webhooks/kannel/inbound/not-a-token/"):
+        status, _headers = _wsgi_get(path, f"text/plain; charset={charset}")
+        assert status.startswith("400"), (path, status)
+    # An unknown charset is ignored (read as UTF-8), as Django does.
+    assert _wsgi_get(reverse("login"), "text/plain; charset=x-martian")[0].startswith("200")
