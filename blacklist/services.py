@@ -645,6 +645,19 @@ def assign_unattributed(inbound: InboundMessage, account: Account, actor: object
         locked.assigned_by = actor
         locked.status = InboundStatus.BLACKLISTED if created else InboundStatus.ALREADY
         locked.save(update_fields=["account", "assigned_by", "status"])
+        # The account learns of the STOP as of any reply (customer callbacks, on commit).
+        emit_inbound(
+            inbound_id=locked.pk,
+            account_id=account.pk,
+            sender=locked.sender,
+            receiver=locked.receiver,
+            text=locked.text,
+            intent=locked.intent,
+            outcome=locked.status,
+            campaign_id=locked.campaign_id,
+            message_id=locked.answers_id,
+            received_at=locked.received_at,
+        )
         return locked.status
 
 

@@ -17,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Account
-from blacklist.models import GatewayConnection, GatewayKind
-from blacklist.services import receive_inbound
+from blacklist.models import GatewayConnection, GatewayKind, InboundMessage
+from blacklist.services import assign_unattributed, receive_inbound
 from blacklist.signing import check
 from callbacks import selectors
 from callbacks.models import CallbackEndpoint, CallbackEvent
@@ -213,6 +213,33 @@ def test_a_stop_reply_is_posted_to_the_inbound_url(
     data = event["data"]
     assert (data["from"], data["text"], data["intent"]) == ("+33612345678", "STOP", "stop")
     assert (data["outcome"], data["message_id"]) == ("blacklisted", message.pk)
+
+
+def test_a_stop_support_staff_assign_is_posted_to_the_accounts_inbound_url(
+    account_a: Account,
+    receiver: Receiver,
+    admin_user: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    callback_create(account=account_a, url=receiver.url, events=[CallbackEvent.INBOUND])
+    gateway = GatewayConnection.objects.create(
+        name="kannel", kind=GatewayKind.KANNEL, secret_hash="x" * 64, secret_hint="x"
+    )
+    with django_capture_on_commit_callbacks(execute=True):  # nobody messaged it: unattributed
+        receive_inbound(
+            connection=gateway, carrier_id="mo-9", sender="+33699887766", receiver="36034",
+            text="STOP",
+        )  # fmt: skip
+    assert receiver.calls == []
+    inbound = InboundMessage.objects.get(carrier_id="mo-9")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assign_unattributed(inbound, account_a, admin_user)
+
+    data = receiver.event()["data"]
+    assert (data["inbound_id"], data["from"], data["outcome"]) == (
+        inbound.pk, "+33699887766", "blacklisted",
+    )  # fmt: skip
 
 
 def test_an_account_without_callbacks_costs_no_query_and_queues_nothing(
