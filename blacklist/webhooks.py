@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 255 * 153
 MAX_ID_CHARS = 100
 MAX_BODY_BYTES = 256 * 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _text(body: str, status: int) -> HttpResponse:
@@ -84,6 +86,10 @@ def _receive(
         # No SMS carries one (GSM's "@" is code 0, and Kannel hands it over as "@"), and
         # PostgreSQL cannot store it: refused here, not a 500 the carrier retries forever.
         return _reject(request, connection, "a field contains a NUL character")
+    if any(_SURROGATE.search(value or "") for value in values.values()):
+        # JSON may escape half of a UTF-16 pair ("\ud800"), which no database encoding
+        # can store: refused here too, not a 500 retried forever.
+        return _reject(request, connection, "a field contains a lone surrogate character")
     if len(text) > MAX_TEXT_CHARS:
         return _reject(
             request, connection, f"text longer than {MAX_TEXT_CHARS} characters ({len(text)})"
