@@ -9,6 +9,7 @@ variable when its value cannot be used.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -78,6 +79,16 @@ def env_rate(name: str, default: str) -> str:
     if not count.isdigit() or int(count) < 1 or period not in {"s", "sec", "min", "hour", "day"}:
         raise ImproperlyConfigured(
             f"{name}={value!r} is not a rate: use <count>/<s|min|hour|day>, e.g. 600/min."
+        )
+    return value
+
+
+def env_ratelimit(name: str, default: str) -> str:
+    """A rate in django-ratelimit's form: "10/10m" (<count>/<n><s|m|h|d>)."""
+    value = env_str(name, default).strip()
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: use <count>/<period>, e.g. 10/10m or 30/h."
         )
     return value
 
@@ -219,6 +230,10 @@ RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
 # The public unsubscribe page: submissions per client address, and per number.
 SMS_UNSUBSCRIBE_RATE_IP = env_str("SMS_UNSUBSCRIBE_RATE_IP", "20/h")
 SMS_UNSUBSCRIBE_RATE_NUMBER = env_str("SMS_UNSUBSCRIBE_RATE_NUMBER", "3/d")
+# The login page: attempts per client address, and per username (every attempt counts,
+# a successful one too, so that the count holds under concurrent requests).
+SMS_LOGIN_RATE_IP = env_ratelimit("SMS_LOGIN_RATE_IP", "30/10m")
+SMS_LOGIN_RATE_USERNAME = env_ratelimit("SMS_LOGIN_RATE_USERNAME", "10/10m")
 
 # --- Celery ---------------------------------------------------------------------------
 # With no broker configured, tasks run in process (the embedded default).
