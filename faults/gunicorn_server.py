@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,6 +66,8 @@ def gunicorn(
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "ERROR",
         "PYTHONPATH": str(REPO),
+        # DEBUG off without collectstatic: whitenoise's warning says nothing here.
+        "PYTHONWARNINGS": "ignore:No directory at",
         **(environment or {}),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -107,34 +110,36 @@ def _wait_until_up(server: Server) -> None:
     raise RuntimeError("gunicorn did not answer in 60 s")
 
 
+Request = tuple[Any, ...]  # (method, path, form fields or raw body[, headers])
+
+
 def hammer(
     server: Server,
-    requests: list[tuple[str, str, dict[str, str]]],
+    requests: list[Request],
     *,
     connections: int,
     timeout: float = 60,
 ) -> Counter[int]:
-    """Send `requests` ((method, path, form fields), form-encoded) over `connections`
-    kept-alive connections at once; the count of each status (0: no answer at all, -1:
-    an attempt that lost its connection and was sent again, as a carrier would)."""
+    """Send `requests` ((method, path, form fields or a raw body, optional headers)) over
+    `connections` kept-alive connections at once; the count of each status (0: no answer
+    at all, -1: an attempt that lost its connection and was sent again, as a carrier
+    would)."""
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
     shares = [requests[n::connections] for n in range(connections)]
     start = threading.Barrier(connections)
 
-    def run(share: list[tuple[str, str, dict[str, str]]]) -> None:
+    def run(share: list[Request]) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
         start.wait()
-        for method, path, fields in share:
-            body = urlencode(fields)
+        for method, path, fields, *extra in share:
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **(extra or [{}])[0]}
+            body = fields if isinstance(fields, bytes) else urlencode(fields)
             status = 0
             for _attempt in range(2):  # a keep-alive connection the server closed: reopen
                 try:
                     connection.request(
-                        method,
-                        path,
-                        body=body if method == "POST" else None,
-                        headers={"Content-Type": "application/x-www-form-urlencoded"},
+                        method, path, body=body if method == "POST" else None, headers=headers
                     )
                     answer = connection.getresponse()
                     answer.read()
