@@ -2,17 +2,58 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
 
 from accounts import selectors, services
 from accounts.access import SESSION_KEY, account_required, is_owner
 from accounts.errors import StopMentionRequired
 from accounts.forms import AccountSwitchForm, AlertsForm, ApiKeyForm, ProfileForm
+
+
+def _attempt_limited(request: HttpRequest) -> bool:
+    """Count this login attempt per client address and per username; True once either
+    is over its rate. Both counts are atomic increments in the shared cache (Redis), so
+    concurrent attempts cannot slip past the limit; both always count, so that the
+    answer does not tell whether a username exists."""
+    username = request.POST.get("username", "").strip().lower()[:150]
+    by_address = is_ratelimited(
+        request,
+        group="login-ip",
+        key="ip",
+        rate=settings.SMS_LOGIN_RATE_IP,
+        method="POST",
+        increment=True,
+    )
+    by_username = is_ratelimited(
+        request,
+        group="login-username",
+        key=lambda _group, _request: username,
+        rate=settings.SMS_LOGIN_RATE_USERNAME,
+        method="POST",
+        increment=True,
+    )
+    return by_address or by_username
+
+
+class Login(LoginView):
+    """Django's login page, with attempts limited per client address and per username
+    (SMS_LOGIN_RATE_IP, SMS_LOGIN_RATE_USERNAME): a password cannot be found by trying
+    many, from one address or from many. Over the limit, the password is not even
+    checked: 429 and a message saying to wait."""
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if _attempt_limited(request):
+            context = self.get_context_data(form=self.get_form(), limited=True)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
 
 
 @account_required

@@ -54,6 +54,9 @@ def check(
     skew = abs((now if now is not None else time.time()) - int(timestamp))
     if skew > SIGNATURE_WINDOW_SECONDS:
         return f"timestamp {skew:.0f} s away from the platform's clock"
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip().lower()):
+    # As bytes: compare_digest raises TypeError on a str that is not ASCII, and a forged
+    # header may hold anything.
+    given = signature.strip().lower().encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), given):
         return "signature does not match"
     return None

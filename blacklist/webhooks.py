@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -55,6 +56,7 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-dat
 POST_URL_TYPES = frozenset({"text/plain", "application/octet-stream"})
 # The headers a rejected request is kept with: they carry a post-url's fields.
 KEPT_HEADERS = ("Content-Type", "Content-Length")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Unreadable(Exception):
@@ -134,6 +136,10 @@ def _receive(
         # No SMS carries one (GSM's "@" is code 0, and Kannel hands it over as "@"), and
         # PostgreSQL cannot store it: refused here, not a 500 the carrier retries forever.
         return _reject(request, connection, "a field contains a NUL character")
+    if any(_SURROGATE.search(value or "") for value in values.values()):
+        # JSON may escape half of a UTF-16 pair ("\ud800"), which no database encoding
+        # can store: refused here too, not a 500 retried forever.
+        return _reject(request, connection, "a field contains a lone surrogate character")
     if len(text) > MAX_TEXT_CHARS:
         return _reject(
             request, connection, f"text longer than {MAX_TEXT_CHARS} characters ({len(text)})"

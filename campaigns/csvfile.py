@@ -41,6 +41,31 @@ _HEADER_GUESSES = {
 }  # fmt: skip
 
 
+class NotText(ValueError):
+    """The file is not a text file (an image, a spreadsheet saved as .xlsx, a PDF…)."""
+
+
+class Unreadable(ValueError):
+    """A line the CSV reader cannot read (`line`: its number)."""
+
+    def __init__(self, line: int, error: str) -> None:
+        super().__init__(f"line {line}: {error}")
+        self.line = line
+        self.error = error
+
+
+# A text file holds no NUL and few control characters: tab, line breaks, and the odd
+# stray one; a binary file decoded as cp1252 holds many.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_CONTROL_SHARE = 0.01
+
+
+def check_text(text: str) -> None:
+    """Raise NotText when `text` (a decoded sample) cannot be a CSV file."""
+    if "\x00" in text or len(_CONTROL.findall(text)) > max(2, len(text) * MAX_CONTROL_SHARE):
+        raise NotText("binary content")
+
+
 @dataclass(frozen=True)
 class Sniffed:
     encoding: str
@@ -50,8 +75,29 @@ class Sniffed:
     sample: list[list[str]]
 
 
+def _utf16(sample: bytes) -> str | None:
+    """UTF-16 ("Unicode text" in Excel's save dialog): its byte-order mark, or without
+    one, a zero byte in every other position of Latin text."""
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    pairs = len(sample) // 2
+    if pairs < 4:
+        return None
+    odd_zeros = sample[1 : pairs * 2 : 2].count(0)
+    even_zeros = sample[0 : pairs * 2 : 2].count(0)
+    if odd_zeros > pairs * 0.4 and even_zeros < pairs * 0.05:
+        return "utf-16-le"
+    if even_zeros > pairs * 0.4 and odd_zeros < pairs * 0.05:
+        return "utf-16-be"
+    return None
+
+
 def detect_encoding(sample: bytes) -> str:
-    """utf-8-sig for UTF-8 (with or without BOM), else cp1252 (what Excel writes in France)."""
+    """utf-16 when it is, utf-8-sig for UTF-8 (with or without BOM), else cp1252 (what
+    Excel writes in France)."""
+    utf16 = _utf16(sample)
+    if utf16:
+        return utf16
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         # A sample may end in the middle of a character: that is not an error.
@@ -98,6 +144,7 @@ def sniff(path: Path) -> Sniffed:
         raw = handle.read(SAMPLE_BYTES)
     encoding = detect_encoding(raw)
     text = raw.decode(encoding, errors="replace")
+    check_text(text)
     lines = text.splitlines()
     if len(raw) == SAMPLE_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line of the sample may be cut
@@ -154,15 +201,27 @@ def guess_mapping(
 def iter_rows(
     path: Path, *, encoding: str, delimiter: str, skip_header: bool
 ) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) for every non-empty row, streamed from disk."""
+    """(line number, cells) for every non-empty row, streamed from disk.
+
+    A NUL past the sniffed sample is replaced (PostgreSQL cannot store it); a line the
+    CSV reader cannot read (a cell over csv.field_size_limit(), 128 KiB) raises
+    Unreadable with its number."""
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         reader = csv.reader(text, delimiter=delimiter)
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise Unreadable(reader.line_num, str(error)) from None
             if skip_header and reader.line_num == 1:
                 continue
             if not any(cell.strip() for cell in row):
                 continue
+            if any("\x00" in cell for cell in row):
+                row = [cell.replace("\x00", "\ufffd") for cell in row]
             yield reader.line_num, row
 
 

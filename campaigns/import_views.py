@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -13,6 +12,7 @@ from accounts.access import account_required
 from campaigns import imports, tasks
 from campaigns.forms import ImportMappingForm, ImportUploadForm
 from campaigns.models import ContactImport, ImportStatus
+from smsplatform.csvexport import csv_lines
 from smsplatform.tasks import enqueue
 
 
@@ -90,26 +90,21 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @account_required
 def import_rejections(request: HttpRequest, pk: int) -> StreamingHttpResponse:
-    """Every rejected row as CSV (line; value; reason), streamed."""
+    """Every rejected row as CSV (line; value; reason), streamed. The values are the
+    file's own cells: a formula among them is neutralised (smsplatform/csvexport.py)."""
     contact_import = _import_for(request, pk)
-    writer = csv.writer(_Echo(), delimiter=";")
-
-    def rows():  # type: ignore[no-untyped-def]
-        yield "\ufeff"  # so Excel opens it as UTF-8
-        yield writer.writerow([_("line"), _("value"), _("reason")])
-        for line, value, reason in contact_import.rejections.values_list(
-            "line", "value", "reason"
-        ).iterator(chunk_size=2000):
-            yield writer.writerow([line, value, reason])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    rows = contact_import.rejections.values_list("line", "value", "reason").iterator(
+        chunk_size=2000
+    )
+    response = StreamingHttpResponse(
+        csv_lines([_("line"), _("value"), _("reason")], rows),
+        content_type="text/csv; charset=utf-8",
+    )
     name = contact_import.original_name.rsplit(".", 1)[0] or "import"
-    response["Content-Disposition"] = f'attachment; filename="{name}-rejected.csv"'
+    # The uploaded file's name, quoted as RFC 6266 says (it may hold quotes or accents).
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{name}-rejected.csv"
+    )
     return response

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+# Each column gets a choice on the mapping page, whose form has one field per column.
+MAX_COLUMNS = 200
 
 
 class ImportRefused(DomainError):
@@ -68,10 +70,25 @@ def import_upload(
     with path.open("wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
-    sniffed = csvfile.sniff(path)
+    try:
+        sniffed = csvfile.sniff(path)
+    except csvfile.NotText:
+        path.unlink(missing_ok=True)
+        raise ImportRefused(
+            _(
+                "This is not a CSV file: save the spreadsheet as CSV (UTF-8 or Windows-1252, "
+                "separated by ; or ,) and import that file."
+            )
+        ) from None
     if not sniffed.columns:
         path.unlink(missing_ok=True)
         raise ImportRefused(_("The file is empty."))
+    if len(sniffed.columns) > MAX_COLUMNS:
+        path.unlink(missing_ok=True)
+        raise ImportRefused(
+            _("The file has %(count)d columns: at most %(max)d. Keep the columns you need.")
+            % {"count": len(sniffed.columns), "max": MAX_COLUMNS}
+        )
     target = None
     if list_name.strip():
         target, _created = ContactList.objects.get_or_create(
@@ -341,6 +358,17 @@ def import_run(contact_import_id: int) -> ContactImport:
             if len(batch) >= BATCH_SIZE:
                 flush()
         flush()
+    except csvfile.Unreadable as error:
+        # The file's fault, not the platform's: no retry. count_rows reads the whole file
+        # first, so a file with such a line imports nothing.
+        ContactImport.objects.filter(pk=contact_import.pk).update(
+            status=ImportStatus.FAILED,
+            error=_("Line %(line)d cannot be read as CSV (%(error)s): nothing was imported.")
+            % {"line": error.line, "error": error.error},
+            finished_at=timezone.now(),
+        )
+        contact_import.refresh_from_db()
+        return contact_import
     except Exception as error:  # the import fails visibly, with its reason
         log.exception("contact import %s failed", contact_import.pk)
         ContactImport.objects.filter(pk=contact_import.pk).update(

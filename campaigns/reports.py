@@ -69,13 +69,16 @@ def apply_report(
             return report  # the first final report stands
         if message.state in {MessageState.SKIPPED, MessageState.CANCELLED, MessageState.QUEUED}:
             return report  # never handed over by this platform: nothing to move
+        if message.report in FINAL:
+            # The first final report stands, also while the row is still `sending` (its
+            # batch not recorded yet): a replay or a contradiction changes nothing, and
+            # the customer's callback is not announced twice.
+            return report
         update = {"report": status, "report_at": now}
+        if final and status != "delivered":
+            update["error"] = (detail or status)[:255]  # kept when the batch follows
         if final and message.state == MessageState.SENT:
             update["state"] = FINAL[status]
-            if status != "delivered":
-                update["error"] = (detail or status)[:255]
-        elif not final and message.report in FINAL:
-            return report  # an early final report beats a late intermediate one
         Message.objects.filter(pk=message.pk).update(**update)
         if final and message.state in {MessageState.SENT, MessageState.SENDING}:
             # Customer callbacks: queued on commit, and only if the account listens.

@@ -9,6 +9,7 @@ variable when its value cannot be used.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -82,6 +83,16 @@ def env_rate(name: str, default: str) -> str:
     return value
 
 
+def env_ratelimit(name: str, default: str) -> str:
+    """A rate in django-ratelimit's form: "10/10m" (<count>/<n><s|m|h|d>)."""
+    value = env_str(name, default).strip()
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: use <count>/<period>, e.g. 10/10m or 30/h."
+        )
+    return value
+
+
 # An empty SECRET_KEY counts as unset, so the start-up check names the problem.
 SECRET_KEY = env_str("SECRET_KEY", "") or DEFAULT_SECRET_KEY
 DEBUG = env_bool("DEBUG", True)
@@ -110,6 +121,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "smsplatform.middleware.RequestSizeLimit",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -218,6 +230,10 @@ RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
 # The public unsubscribe page: submissions per client address, and per number.
 SMS_UNSUBSCRIBE_RATE_IP = env_str("SMS_UNSUBSCRIBE_RATE_IP", "20/h")
 SMS_UNSUBSCRIBE_RATE_NUMBER = env_str("SMS_UNSUBSCRIBE_RATE_NUMBER", "3/d")
+# The login page: attempts per client address, and per username (every attempt counts,
+# a successful one too, so that the count holds under concurrent requests).
+SMS_LOGIN_RATE_IP = env_ratelimit("SMS_LOGIN_RATE_IP", "30/10m")
+SMS_LOGIN_RATE_USERNAME = env_ratelimit("SMS_LOGIN_RATE_USERNAME", "10/10m")
 
 # --- Celery ---------------------------------------------------------------------------
 # With no broker configured, tasks run in process (the embedded default).

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from accounts import views as account_views
 from blacklist import unsubscribe
 from blacklist import webhooks as blacklist_webhooks
 from campaigns import webhooks
@@ -24,6 +25,8 @@ urlpatterns = [
     ),
     path("webhooks/inbound/<str:name>/", blacklist_webhooks.json_inbound, name="json-inbound"),
     path("api/", include("smsplatform.api.urls")),
+    # Before Django's own: the login page with its rate limits.
+    path("login/", account_views.Login.as_view(), name="login"),
     path("", include("django.contrib.auth.urls")),
     path("", include("accounts.urls")),
     path("", include("campaigns.urls")),
