@@ -91,7 +91,7 @@ def warm_shutdown(context: Context) -> str:
     return f"SIGTERM (warm shutdown, {seconds:.1f} s to exit), restarted"
 
 
-def _states(campaign: Any) -> dict[str, int]:
+def states(campaign: Any) -> dict[str, int]:
     from django.db.models import Count
 
     from campaigns.models import Message
@@ -114,10 +114,10 @@ def reconcile(campaign: Any, carrier: Carrier, run: Run, *, seconds: float) -> N
     deadline = time.monotonic() + seconds
     for _round in range(5):
         if not wait_until(
-            lambda: not any(_states(campaign).get(state) for state in OPEN),
+            lambda: not any(states(campaign).get(state) for state in OPEN),
             seconds=max(1, deadline - time.monotonic()),
         ):
-            run.notes.append(f"not settled in {seconds:.0f} s: {_states(campaign)}")
+            run.notes.append(f"not settled in {seconds:.0f} s: {states(campaign)}")
             return
         unknown = list(
             Message.objects.filter(campaign_id=campaign.pk, state="unknown").values_list(
@@ -139,7 +139,7 @@ def reconcile(campaign: Any, carrier: Carrier, run: Run, *, seconds: float) -> N
             # Support's decision, once the reports had their chance.
             resent = resend_unreported(still, older_than=timedelta(0))
             run.resent_by_support += resent if isinstance(resent, int) else left
-    run.notes.append(f"still unknown after 5 rounds: {_states(campaign)}")
+    run.notes.append(f"still unknown after 5 rounds: {states(campaign)}")
 
 
 def run_campaign(
@@ -150,6 +150,8 @@ def run_campaign(
     settle_seconds: float = 600,
     extra_env: dict[str, str] | None = None,
     prepare: Callable[[Any, list[str]], None] | None = None,
+    before_reconcile: Callable[[Context, Run], None] | None = None,
+    drop: Callable[[int], bool] | None = None,
 ) -> Run:
     """Launch, inject `faults` at their share of the campaign received, recover, count."""
     run = Run()
@@ -162,7 +164,7 @@ def run_campaign(
         prepare(account, numbers)
     close_connections()
     with (
-        Carrier() as carrier,
+        Carrier(drop=drop or ()) as carrier,
         gunicorn(
             DATABASE_URL,
             workers=1,
@@ -182,14 +184,16 @@ def run_campaign(
         for share, fault in faults:
             target = int(share * recipients)
             if not wait_until(lambda t=target: carrier.count() >= t, seconds=600, step=0.02):
-                run.notes.append(f"never reached {target:,} received: {_states(campaign)}")
+                run.notes.append(f"never reached {target:,} received: {states(campaign)}")
                 break
             at = carrier.count()
             what = fault(context)
             last_fault = time.monotonic()
             run.notes.append(f"at {at:,} received: {what}")
+        if before_reconcile is not None:
+            before_reconcile(context, run)
         reconcile(campaign, carrier, run, seconds=settle_seconds)
-        expected = recipients - _states(campaign).get("skipped", 0)
+        expected = recipients - states(campaign).get("skipped", 0)
         wait_until(lambda: len(carrier.per_id()) >= expected, seconds=60)
         run.recover_seconds = time.monotonic() - last_fault
         time.sleep(2)  # anything sent twice late would arrive now
