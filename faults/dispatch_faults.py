@@ -107,6 +107,17 @@ def states(campaign: Any) -> dict[str, int]:
 OPEN = ("queued", "sending")
 
 
+def settled_down(campaign: Any) -> bool:
+    """No row queued or being handed over (a database restarting: not yet)."""
+    from django.db import DatabaseError
+
+    try:
+        return not any(states(campaign).get(state) for state in OPEN)
+    except DatabaseError:
+        close_connections()
+        return False
+
+
 def reconcile(campaign: Any, carrier: Carrier, run: Run, *, seconds: float) -> None:
     """Wait for the sweeper; settle `unknown` rows by report, then by support."""
     from campaigns.models import Message
@@ -114,8 +125,7 @@ def reconcile(campaign: Any, carrier: Carrier, run: Run, *, seconds: float) -> N
     deadline = time.monotonic() + seconds
     for _round in range(5):
         if not wait_until(
-            lambda: not any(states(campaign).get(state) for state in OPEN),
-            seconds=max(1, deadline - time.monotonic()),
+            lambda: settled_down(campaign), seconds=max(1, deadline - time.monotonic())
         ):
             run.notes.append(f"not settled in {seconds:.0f} s: {states(campaign)}")
             return
@@ -152,10 +162,12 @@ def run_campaign(
     prepare: Callable[[Any, list[str]], None] | None = None,
     before_reconcile: Callable[[Context, Run], None] | None = None,
     drop: Callable[[int], bool] | None = None,
+    database_url: str = DATABASE_URL,
+    redis_url: str = REDIS_URL,
 ) -> Run:
     """Launch, inject `faults` at their share of the campaign received, recover, count."""
     run = Run()
-    clear_broker()
+    clear_broker(redis_url)
     retire_leftovers()
     account = new_account(recipients, name)
     block = number_block()
@@ -166,13 +178,21 @@ def run_campaign(
     with (
         Carrier(drop=drop or ()) as carrier,
         gunicorn(
-            DATABASE_URL,
+            database_url,
             workers=1,
             threads=8,
-            broker_url=REDIS_URL,
+            broker_url=redis_url,
             environment={"KANNEL_REPORT_SECRET": SECRET},
         ) as web,
-        running_stack(carrier.url, public_url=web.url, extra=extra_env) as stack,
+        running_stack(
+            carrier.url,
+            public_url=web.url,
+            extra={
+                "DATABASE_URL": database_url,
+                "CELERY_BROKER_URL": redis_url,
+                **(extra_env or {}),
+            },
+        ) as stack,
     ):
         started = time.monotonic()
         campaign = campaign_for(account, numbers)
@@ -211,7 +231,7 @@ def run_campaign(
             run.notes.append(f"ids received twice: {sample(run.counts.duplicate_ids)}")
         if run.counts.lost_ids:
             run.notes.append(f"ids never received: {sample(run.counts.lost_ids)}")
-    clear_broker()
+    clear_broker(redis_url)
     return run
 
 

@@ -219,11 +219,11 @@ def running_stack(
 # -- the database and the broker -------------------------------------------------------
 
 
-def clear_broker() -> None:
+def clear_broker(url: str = REDIS_URL) -> None:
     """The scenarios' Redis database holds only what runs left behind: empty it."""
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(url).flushdb()
 
 
 def retire_leftovers() -> int:
