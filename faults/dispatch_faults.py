@@ -160,6 +160,8 @@ def run_campaign(
     settle_seconds: float = 600,
     extra_env: dict[str, str] | None = None,
     prepare: Callable[[Any, list[str]], None] | None = None,
+    after_launch: Callable[[Context], None] | None = None,
+    scheduled_at: Any = None,
     before_reconcile: Callable[[Context, Run], None] | None = None,
     drop: Callable[[int], bool] | None = None,
     database_url: str = DATABASE_URL,
@@ -195,12 +197,14 @@ def run_campaign(
         ) as stack,
     ):
         started = time.monotonic()
-        campaign = campaign_for(account, numbers)
+        campaign = campaign_for(account, numbers, scheduled_at=scheduled_at)
         run.campaign = campaign
         run.carrier = carrier
         context = Context(stack, carrier, web, campaign, numbers)
         close_connections()
-        last_fault = started
+        if after_launch is not None:
+            after_launch(context)
+        last_fault: float | None = None
         for share, fault in faults:
             target = int(share * recipients)
             if not wait_until(lambda t=target: carrier.count() >= t, seconds=600, step=0.02):
@@ -215,7 +219,8 @@ def run_campaign(
         reconcile(campaign, carrier, run, seconds=settle_seconds)
         expected = recipients - states(campaign).get("skipped", 0)
         wait_until(lambda: len(carrier.per_id()) >= expected, seconds=60)
-        run.recover_seconds = time.monotonic() - last_fault
+        if last_fault is not None:
+            run.recover_seconds = time.monotonic() - last_fault
         time.sleep(2)  # anything sent twice late would arrive now
         run.counts = count(campaign, carrier.per_id())
         run.notes.append(
