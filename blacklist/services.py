@@ -49,6 +49,7 @@ from blacklist.models import (
 )
 from blacklist.signing import seal
 from callbacks.services import emit_inbound
+from campaigns.dispatch import stop_guard_exclusive
 from campaigns.models import Contact, LastSent, Message, MessageState
 from campaigns.phone import normalize_number
 from campaigns.text import Encoding
@@ -157,6 +158,9 @@ def blacklist_add(
         return []
     ordered = [unique[key] for key in sorted(unique)]
     with transaction.atomic():
+        # Wait for the chunks being submitted to these accounts' numbers, and hold new
+        # ones off until this commits: no message leaves after its STOP committed.
+        stop_guard_exclusive([addition.account_id for addition in ordered])
         consents = _consents(ordered)
         entries = _insert_entries(ordered, consents)
         if not entries:

@@ -271,7 +271,7 @@ def json_inbound(request: HttpRequest, name: str) -> HttpResponse:
         name=name, kind=GatewayKind.JSON, active=True
     ).first()
     secret = unseal(connection.signing_secret) if connection else None
-    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
+    if _content_length(request) > MAX_BODY_BYTES:
         why = "body too large to check"
     else:
         why = check(secret, timestamp, signature, request.body) if secret else "unknown connection"

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +22,7 @@ from campaigns.dispatch import (
     release_abandoned_claims,
 )
 from campaigns.errors import CampaignError
-from campaigns.models import Campaign, CampaignStatus, ContactList, Message, MessageState
+from campaigns.models import Campaign, CampaignStatus, ContactList
 from campaigns.phone import NormalizedNumber
 from smsplatform.tasks import enqueue
 
@@ -120,7 +121,9 @@ def tick() -> dict[str, int]:
     """What Celery beat runs every SMS_TICK_SECONDS (and the embedded ticker thread).
 
     - scheduled campaigns whose time has come start sending;
-    - claims older than SMS_CLAIM_TIMEOUT (a worker died) go back to the queue;
+    - claims older than SMS_CLAIM_TIMEOUT (a worker died) are swept: what was never
+      submitted goes back to the queue (parked after SMS_DISPATCH_MAX_ATTEMPTS), what
+      was submitted becomes `unknown` (see campaigns.dispatch);
     - sending campaigns with due messages and no dispatch task seen for a while
       (woken by the sending hours, or after a crash) get their tasks again;
     - sending campaigns with nothing left are completed.
@@ -128,7 +131,7 @@ def tick() -> dict[str, int]:
     from campaigns.tasks import send_messages, start_dispatch
 
     now = timezone.now()
-    started = released = woken = 0
+    started = released = woken = parked = unknown = 0
     for campaign in Campaign.objects.filter(
         status=CampaignStatus.SCHEDULED, scheduled_at__lte=now
     ).only("pk"):
@@ -148,8 +151,11 @@ def tick() -> dict[str, int]:
     for campaign in Campaign.objects.filter(
         status__in=[CampaignStatus.SENDING, CampaignStatus.PAUSED]
     ).select_related("account"):
-        freed = release_abandoned_claims(campaign, older_than=timeout)
+        swept = release_abandoned_claims(Q(campaign_id=campaign.pk), older_than=timeout)
+        freed = swept["queued"]
         released += freed
+        parked += swept["parked"]
+        unknown += swept["unknown"]
         if campaign.status != CampaignStatus.SENDING:
             continue
         if complete_if_done(campaign):
@@ -162,9 +168,10 @@ def tick() -> dict[str, int]:
 
     # Messages outside campaigns (STOP confirmations): a dead worker's claims, and any
     # left queued (a lost task, an unreachable gateway), are sent again from here.
-    released += Message.objects.filter(
-        campaign__isnull=True, state=MessageState.SENDING, claimed_at__lt=now - timeout
-    ).update(state=MessageState.QUEUED, claim="", claimed_at=None)
+    swept = release_abandoned_claims(Q(campaign__isnull=True), older_than=timeout)
+    released += swept["queued"]
+    parked += swept["parked"]
+    unknown += swept["unknown"]
     single = due_standalone_messages()
     if single:
         enqueue(send_messages, single)
@@ -173,6 +180,8 @@ def tick() -> dict[str, int]:
     return {
         "started": started,
         "released": released,
+        "parked": parked,
+        "unknown": unknown,
         "woken": woken,
         "single": len(single),
         "forgotten": forgotten,

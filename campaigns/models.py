@@ -254,10 +254,16 @@ class MessageState(models.TextChoices):
     """One message's life. Only `queued` rows can be claimed, and a claim is one UPDATE,
     so a duplicated or retried dispatch task never hands a message to the gateway twice.
 
-    queued ──claim──> sending ──gateway accepts──> sent ──DLR──> delivered | failed
-      │                  ├──gateway rejects──> failed (refunded)
-      │                  └──number blacklisted since launch──> skipped (refunded)
+    queued ──claim──> sending ──submitted──> sent ──DLR──> delivered | failed
+      │                  │          ├──gateway rejects──> failed (refunded)
+      │                  │          └──no answer (connection lost, worker died)──> unknown
+      │                  ├──number blacklisted since launch──> skipped (refunded)
+      │                  └──worker died before submitting──> queued again, or parked
+      │                     after SMS_DISPATCH_MAX_ATTEMPTS (a batch that keeps crashing)
       └──campaign cancelled──> cancelled (refunded)
+
+    `unknown` is never sent again by the platform: a delivery report settles it, or
+    support staff decide (send again, or cancel and refund); `parked` waits for them too.
     """
 
     QUEUED = "queued", _("Queued")
@@ -267,6 +273,8 @@ class MessageState(models.TextChoices):
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped (Blacklist)")
     CANCELLED = "cancelled", _("Cancelled")
+    UNKNOWN = "unknown", _("Outcome unknown")
+    PARKED = "parked", _("Held for support")
 
 
 class Message(models.Model):
@@ -300,6 +308,12 @@ class Message(models.Model):
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
     claim = models.CharField(max_length=40, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set (and committed) right before the row's chunk goes to the gateway: a claim left
+    # behind by a dead worker is safe to queue again only where this is empty.
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    # Claims so far; a row whose batch keeps crashing is parked at the limit. A database
+    # default: launch writes rows with COPY, naming its columns.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), db_default=0)
     gateway = models.CharField(_("gateway"), max_length=20, blank=True)
     gateway_id = models.CharField(_("gateway id"), max_length=64, blank=True)
     error = models.CharField(_("error"), max_length=255, blank=True)

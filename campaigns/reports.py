@@ -9,6 +9,8 @@ Statuses, from the gateway's vocabulary to ours:
     Kannel type 16 rejected by the SMSC        → rejected (final: failed)
 
 The first final report wins; a later "accepted" or "buffered" never undoes "delivered".
+A report settles a message whose hand-over was left `unknown` (the connection dropped,
+or the worker died after submitting): the gateway had it after all.
 Applying the same report twice changes nothing more. A report can overtake the batch
 that sent its message (the gateway answers fast, we record the batch after): it is
 kept on the row and the row's state follows when the batch is recorded.
@@ -67,7 +69,12 @@ def apply_report(
         final = status in FINAL
         if message.state in {MessageState.DELIVERED, MessageState.FAILED}:
             return report  # the first final report stands
-        if message.state in {MessageState.SKIPPED, MessageState.CANCELLED, MessageState.QUEUED}:
+        if message.state in {
+            MessageState.SKIPPED,
+            MessageState.CANCELLED,
+            MessageState.QUEUED,
+            MessageState.PARKED,
+        }:
             return report  # never handed over by this platform: nothing to move
         if message.report in FINAL:
             # The first final report stands, also while the row is still `sending` (its
@@ -77,10 +84,16 @@ def apply_report(
         update = {"report": status, "report_at": now}
         if final and status != "delivered":
             update["error"] = (detail or status)[:255]  # kept when the batch follows
-        if final and message.state == MessageState.SENT:
+        if final and message.state in {MessageState.SENT, MessageState.UNKNOWN}:
             update["state"] = FINAL[status]
+        elif message.state == MessageState.UNKNOWN:
+            update["state"] = MessageState.SENT  # the gateway has it: settled, on its way
         Message.objects.filter(pk=message.pk).update(**update)
-        if final and message.state in {MessageState.SENT, MessageState.SENDING}:
+        if final and message.state in {
+            MessageState.SENT,
+            MessageState.SENDING,
+            MessageState.UNKNOWN,
+        }:
             # Customer callbacks: queued on commit, and only if the account listens.
             emit_message_status(message=message, status=FINAL[status], report=status, at=now)
     return report

@@ -77,10 +77,12 @@ class Progress:
     failed: int
     skipped: int
     cancelled: int
+    unknown: int  # submitted, no answer yet: a report or support staff will settle it
+    parked: int  # its batch kept failing: waits for support staff
 
     @property
     def handed(self) -> int:
-        return self.sent + self.delivered + self.failed
+        return self.sent + self.delivered + self.failed + self.unknown
 
     @property
     def done(self) -> int:

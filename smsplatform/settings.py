@@ -316,7 +316,14 @@ SMS_LOCAL_REPORT_DELAY = env_float("SMS_LOCAL_REPORT_DELAY", 2.0)
 SMS_DISPATCH_BATCH = env_int("SMS_DISPATCH_BATCH", 1000, minimum=1)
 SMS_DISPATCH_PARALLEL = env_int("SMS_DISPATCH_PARALLEL", 2, minimum=1)
 SMS_DISPATCH_TASK_SECONDS = env_float("SMS_DISPATCH_TASK_SECONDS", 30.0, minimum=1.0)
-SMS_CLAIM_TIMEOUT = env_int("SMS_CLAIM_TIMEOUT", 300, minimum=30)
+# Messages marked submitted (committed) before each gateway call: what a worker killed
+# mid-call can leave `unknown` at most, and how long a STOP may wait for a chunk.
+SMS_DISPATCH_SUBMIT_CHUNK = env_int("SMS_DISPATCH_SUBMIT_CHUNK", 200, minimum=1)
+# Claims of one message whose batch crashed (or whose worker died) before it is parked.
+SMS_DISPATCH_MAX_ATTEMPTS = env_int("SMS_DISPATCH_MAX_ATTEMPTS", 3, minimum=1)
+# A claim older than this is abandoned (its chunks renew it as they go out). Longer than
+# a batch can take; short enough that a dead worker's messages wait minutes, not hours.
+SMS_CLAIM_TIMEOUT = env_int("SMS_CLAIM_TIMEOUT", 300, minimum=5)
 # When a Marketing account's messages may reach French numbers (Europe/Paris time),
 # never on Sundays and French public holidays. Sources differ on the evening limit.
 SMS_FRENCH_SENDING_HOURS = env_str("SMS_FRENCH_SENDING_HOURS", "Mon-Sat 08:00-20:00")

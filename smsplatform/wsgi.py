@@ -38,13 +38,23 @@ with override_settings(MIDDLEWARE=WEBHOOK_MIDDLEWARE):
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    refused = _charset_refused(environ.get("CONTENT_TYPE", ""))
+    refused = _charset_refused(environ.get("CONTENT_TYPE", "")) or _length_refused(
+        environ.get("CONTENT_LENGTH", "")
+    )
     if refused:
         start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
         return [f"bad request: {refused}\n".encode()]
     if environ.get("PATH_INFO", "").startswith(WEBHOOK_PREFIX):
         return webhooks(environ, start_response)
     return pages(environ, start_response)
+
+
+def _length_refused(length: str) -> str:
+    """Django reads Content-Length with int() when a view reads the body: anything but
+    digits is a 500 there (gunicorn refuses most such headers before us)."""
+    if not length or (length.isascii() and length.isdigit()):
+        return ""
+    return f"Content-Length {length[:20]!r} is not a number of bytes"
 
 
 def _charset_refused(content_type: str) -> str:

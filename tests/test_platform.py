@@ -153,8 +153,8 @@ def test_every_french_message_is_translated_and_compiled(tmp_path: Any) -> None:
     assert (tmp_path / "check.mo").read_bytes() == po.with_suffix(".mo").read_bytes()
 
 
-def _wsgi_get(path: str, content_type: str = "") -> tuple[str, dict[str, str]]:
-    """GET through smsplatform.wsgi as gunicorn calls it."""
+def _wsgi_get(path: str, content_type: str = "", **extra: str) -> tuple[str, dict[str, str]]:
+    """GET through smsplatform.wsgi as gunicorn calls it (`extra`: more environ)."""
     from wsgiref.util import setup_testing_defaults
 
     from django.core.signals import request_finished, request_started
@@ -167,6 +167,7 @@ def _wsgi_get(path: str, content_type: str = "") -> tuple[str, dict[str, str]]:
         "QUERY_STRING": "a=1",
         "HTTP_ACCEPT_LANGUAGE": "fr",
         "CONTENT_TYPE": content_type,
+        **extra,
     }
     setup_testing_defaults(environ)
     environ["SERVER_NAME"] = environ["HTTP_HOST"] = "127.0.0.1"
@@ -211,3 +212,15 @@ def test_a_charset_that_is_no_text_encoding_is_a_400_not_a_crash(
         assert status.startswith("400"), (path, status)
     # An unknown charset is ignored (read as UTF-8), as Django does.
     assert _wsgi_get(reverse("login"), "text/plain; charset=x-martian")[0].startswith("200")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("length", ["12abc", "-5", "1e3", " "])
+def test_an_unreadable_content_length_is_a_400_not_a_crash(settings: Any, length: str) -> None:
+    """Django's request.body crashes (500) on such a header; gunicorn refuses most of them
+    before us, other servers may not."""
+    settings.SECRET_KEY = "a-test-key-" + "x" * 40
+    for path in (reverse("login"), "/webhooks/inbound/sinch/", "/api/v1/messages"):
+        status, _headers = _wsgi_get(path, "application/json", CONTENT_LENGTH=length)
+        assert status.startswith("400"), (path, status)
+    assert _wsgi_get(reverse("login"), CONTENT_LENGTH="")[0].startswith("200")

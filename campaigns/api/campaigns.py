@@ -174,6 +174,13 @@ class StatisticsOut(serializers.Serializer):
     failed = serializers.IntegerField()
     skipped = serializers.IntegerField(help_text="Numbers blacklisted since the launch.")
     cancelled = serializers.IntegerField()
+    unknown = serializers.IntegerField(
+        help_text="Submitted, but the gateway did not answer: settled by the delivery "
+        "report or by support staff, never sent twice."
+    )
+    parked = serializers.IntegerField(
+        help_text="Held for support staff: the message's batch kept failing."
+    )
     delivery_rate = serializers.FloatField(
         allow_null=True, help_text="Delivered among the messages with a final report, in %."
     )
@@ -393,6 +400,8 @@ class CampaignStatisticsView(CampaignAPIView):
                     "failed": 14,
                     "skipped": 4,
                     "cancelled": 0,
+                    "unknown": 0,
+                    "parked": 0,
                     "delivery_rate": 98.9,
                 },
                 response_only=True,

@@ -30,6 +30,10 @@ class SendResult:
     error: str = ""
     # The gateway certainly did not take it (unreachable): queue it again, do not fail it.
     retry: bool = False
+    # The request went out and no answer came back (the connection dropped): the gateway
+    # may have it. The message becomes `unknown`, for a delivery report or support staff
+    # to settle; never sent again blindly.
+    unknown: bool = False
 
 
 class Pacer:
@@ -67,10 +71,19 @@ class Gateway:
     def __init__(self, *, max_per_second: float = 0) -> None:
         self.pacer = Pacer(max_per_second)
 
-    def send_batch(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
-        """Send each message once; one result per message, in the same order."""
+    def send_batch(
+        self, messages: Sequence[OutgoingSms], *, paced: bool = True
+    ) -> list[SendResult]:
+        """Send each message once; one result per message, in the same order.
+
+        `paced=False`: the caller waited for the pacer already (dispatch does, before it
+        takes the STOP guard)."""
         results: list[SendResult] = []
         step = self.chunk_size
+        if not paced:
+            for start in range(0, len(messages), step):
+                results.extend(self._send(messages[start : start + step]))
+            return results
         if self.pacer.per_second > 0:
             # Small chunks keep the rate even within a batch.
             step = max(1, min(step, int(self.pacer.per_second // 10) or 1))
@@ -79,6 +92,12 @@ class Gateway:
             self.pacer.wait(len(chunk))
             results.extend(self._send(chunk))
         return results
+
+    def prepare(self, messages: Sequence[OutgoingSms]) -> None:
+        """Check a chunk before any of it is marked submitted: raise for a message this
+        gateway cannot take. Nothing has left then, so the claim is retried (one message
+        at a time) and a message that keeps failing is parked, instead of every message
+        of the chunk becoming `unknown` as after an exception while sending."""
 
     def _send(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         raise NotImplementedError

@@ -15,8 +15,8 @@ smsbox itself needs most of a CPU at that rate, so the client's CPU is what deci
 
 Never sent twice: a request is written once. A connection that cannot be opened means
 nothing was sent (the message is queued again); a connection that breaks after the
-request was written leaves the outcome unknown, and the message is failed with the
-reason, never re-sent blindly.
+request was written leaves the outcome unknown: the message becomes `unknown` with the
+reason, for Kannel's delivery report or support staff to settle, never re-sent blindly.
 """
 
 from __future__ import annotations
@@ -91,6 +91,10 @@ class KannelGateway(Gateway):
             params["from"] = sms.sender
         return urlencode(params, quote_via=quote)
 
+    def prepare(self, messages: Sequence[OutgoingSms]) -> None:
+        for sms in messages:  # the request line must be ASCII (urlencode quotes the rest)
+            self.query(sms).encode("ascii")
+
     def dlr_url(self, message_id: int) -> str:
         # Kannel fills %d (report type), %A (SMSC's answer) and %T (time) when it calls.
         joiner = "&" if "?" in self.report_url else "?"
@@ -159,7 +163,7 @@ class KannelGateway(Gateway):
             # The request may have reached Kannel: the outcome is unknown, never re-sent.
             writer.close()
             reason = f"kannel: no answer ({error or type(error).__name__})"
-            return SendResult(sms.message_id, False, error=reason[:255]), None
+            return SendResult(sms.message_id, False, error=reason[:255], unknown=True), None
         if close:
             writer.close()
             connection = None
