@@ -9,6 +9,8 @@ losses and duplicates are counted from what reached the carrier, never guessed.
 
 - `drop`: ids (or a predicate) for which the request is accepted (recorded) and the
   connection is then cut without an answer: the ambiguous failure of issue 7 item 5.
+- `hold()` / `release()`: requests are recorded but their answers kept, then given: a
+  stalled carrier, so that a process killed meanwhile is certainly mid-chunk.
 - `report(ids)`: the carrier's delivery reports (type 1, delivered) for the given ids
   it really received, sent to each message's dlr-url by a few threads over kept-alive
   connections, as Kannel calls the platform's report webhook.
@@ -27,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 ANSWER = (
@@ -81,6 +84,9 @@ class _Edge(asyncio.Protocol):
             # Accepted, then the connection is cut before any answer.
             self.transport.abort()
             return False
+        if self.carrier._held is not None:
+            self.carrier._held.append(self.transport)  # answered on release()
+            return True
         self.transport.write(ANSWER)
         return True
 
@@ -107,6 +113,7 @@ class Carrier:
         self.reports_answered: Counter[int] = Counter()  # status -> count (0: no answer)
         self._reports_pending = 0
         self.dropped = 0
+        self._held: list[asyncio.Transport] | None = None  # only touched in the loop
 
     # -- the server ------------------------------------------------------------------
 
@@ -116,6 +123,36 @@ class Carrier:
 
     def set_drop(self, drop: Iterable[int] | Callable[[int], bool]) -> None:
         self._drop = drop if callable(drop) else frozenset(drop).__contains__
+
+    def hold(self) -> None:
+        """From now on, record requests but keep their answers (a carrier that stalls):
+        every sender ends up waiting in the middle of a chunk."""
+
+        def start() -> None:
+            if self._held is None:
+                self._held = []
+
+        self._call(start)
+
+    def release(self) -> int:
+        """Answer what was held, and answer at once again; how many were held."""
+
+        def answer() -> int:
+            held, self._held = self._held or [], None
+            for transport in held:
+                if not transport.is_closing():
+                    transport.write(ANSWER)
+            return len(held)
+
+        return self._call(answer)
+
+    def _call(self, function: Callable[[], object]) -> Any:
+        assert self._loop is not None
+
+        async def run() -> object:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
 
     def _drops(self, message_id: int) -> bool:
         if self._drop(message_id):

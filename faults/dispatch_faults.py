@@ -73,16 +73,31 @@ class Run:
     carrier: Carrier | None = None
 
 
+HOLD_SECONDS = 0.5
+
+
 def kill_child(context: Context) -> str:
+    """kill -9 of one pool process while the carrier holds its answers: the process is
+    certainly between marking a chunk submitted and recording its answers."""
+    context.carrier.hold()
+    time.sleep(HOLD_SECONDS)
     pid = context.stack.worker.kill_child()
-    return f"kill -9 of pool process {pid}"
+    held = context.carrier.release()
+    return f"kill -9 of pool process {pid} ({held} requests in flight at the carrier)"
 
 
 def kill_worker(context: Context) -> str:
+    """kill -9 of the main process and its children, mid-chunk as above; restarted."""
+    context.carrier.hold()
+    time.sleep(HOLD_SECONDS)
     context.stack.worker.kill_all()
+    held = context.carrier.release()
     time.sleep(1)
     context.stack.start_worker()
-    return "kill -9 of the whole worker (main and children), restarted"
+    return (
+        f"kill -9 of the whole worker, main and children ({held} requests in flight at the "
+        "carrier), restarted"
+    )
 
 
 def warm_shutdown(context: Context) -> str:

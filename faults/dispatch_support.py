@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from faults.edge_support import stamp
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "faults-dispatch-report-secret"  # noqa: S105 (a throwaway run's)
 # The sweeper puts claims older than this back (or, once submitted, to `unknown`).
-CLAIM_TIMEOUT = "30"
+CLAIM_TIMEOUT = "5"
 TEXT = "Soldes d'hiver : -30 % ce week-end avec le code HIVER30"
 
 
@@ -201,7 +202,8 @@ def running_stack(
     carrier_url: str, *, public_url: str = "http://127.0.0.1:9", extra: dict[str, str] | None = None
 ) -> Iterator[Stack]:
     """A worker (2 prefork processes) and beat on the scenarios' database and Redis,
-    sending through Kannel's client to `carrier_url`; both stopped when the block ends."""
+    sending through Kannel's client to `carrier_url`; both stopped when the block ends,
+    and their logs removed (FAULTS_KEEP_LOGS=1 keeps them)."""
     workdir = Path(tempfile.mkdtemp(prefix="faults-dispatch-"))
     env = _environment(
         {"KANNEL_SENDSMS_URL": carrier_url, "SMS_PUBLIC_URL": public_url, **(extra or {})}
@@ -214,6 +216,10 @@ def running_stack(
     finally:
         stack.beat.stop()
         stack.worker.stop()
+        if os.environ.get("FAULTS_KEEP_LOGS"):
+            print(f"worker and beat logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 # -- the database and the broker -------------------------------------------------------
