@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -83,7 +84,7 @@ def kill_child(context: Context) -> str:
     time.sleep(HOLD_SECONDS)
     pid = context.stack.worker.kill_child()
     held = context.carrier.release()
-    return f"kill -9 of pool process {pid} ({held} requests in flight at the carrier)"
+    return f"kill -9 of pool process {pid} ({_in_flight(held)})"
 
 
 def kill_worker(context: Context) -> str:
@@ -94,10 +95,13 @@ def kill_worker(context: Context) -> str:
     held = context.carrier.release()
     time.sleep(1)
     context.stack.start_worker()
-    return (
-        f"kill -9 of the whole worker, main and children ({held} requests in flight at the "
-        "carrier), restarted"
-    )
+    return f"kill -9 of the whole worker, main and children ({_in_flight(held)}), restarted"
+
+
+def _in_flight(held: int) -> str:
+    if held < 0:
+        return f"smsbox stopped for {HOLD_SECONDS} s around it"
+    return f"{held} requests held unanswered by the carrier"
 
 
 def warm_shutdown(context: Context) -> str:
@@ -181,8 +185,12 @@ def run_campaign(
     drop: Callable[[int], bool] | None = None,
     database_url: str = DATABASE_URL,
     redis_url: str = REDIS_URL,
+    edge: Callable[[], AbstractContextManager[Any]] | None = None,
 ) -> Run:
-    """Launch, inject `faults` at their share of the campaign received, recover, count."""
+    """Launch, inject `faults` at their share of the campaign received, recover, count.
+
+    `edge`: the carrier (default: `faults/carrier.py`'s recording server; or a real
+    Kannel with fakesmsc, `faults/kannel_carrier.py`)."""
     run = Run()
     clear_broker(redis_url)
     retire_leftovers()
@@ -193,7 +201,7 @@ def run_campaign(
         prepare(account, numbers)
     close_connections()
     with (
-        Carrier(drop=drop or ()) as carrier,
+        edge() if edge is not None else Carrier(drop=drop or ()) as carrier,
         gunicorn(
             database_url,
             workers=1,
@@ -207,6 +215,7 @@ def run_campaign(
             extra={
                 "DATABASE_URL": database_url,
                 "CELERY_BROKER_URL": redis_url,
+                **getattr(carrier, "env", {}),
                 **(extra_env or {}),
             },
         ) as stack,
@@ -215,6 +224,8 @@ def run_campaign(
         campaign = campaign_for(account, numbers, scheduled_at=scheduled_at)
         run.campaign = campaign
         run.carrier = carrier
+        if hasattr(carrier, "bind"):
+            carrier.bind(campaign)  # a real Kannel's carrier knows messages by number
         context = Context(stack, carrier, web, campaign, numbers)
         close_connections()
         if after_launch is not None:
