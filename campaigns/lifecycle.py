@@ -172,9 +172,11 @@ def tick() -> dict[str, int]:
     released += swept["queued"]
     parked += swept["parked"]
     unknown += swept["unknown"]
-    single = due_standalone_messages()
-    if single:
-        enqueue(send_messages, single)
+    fresh, retried = due_standalone_messages()
+    if fresh:
+        enqueue(send_messages, fresh)
+    for message_id in retried:
+        enqueue(send_messages, [message_id])
     # The API's Idempotency-Key answers are kept SMS_IDEMPOTENCY_HOURS (an indexed delete).
     forgotten = idempotency_records_purge(now=now)
     return {
@@ -183,6 +185,6 @@ def tick() -> dict[str, int]:
         "parked": parked,
         "unknown": unknown,
         "woken": woken,
-        "single": len(single),
+        "single": len(fresh) + len(retried),
         "forgotten": forgotten,
     }
