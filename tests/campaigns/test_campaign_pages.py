@@ -165,3 +165,26 @@ def test_drafts_can_be_deleted_but_launched_campaigns_are_kept(
     campaign = Campaign.objects.get(account=account_a)
     client_a.post(reverse("campaign-delete", args=[campaign.pk]))
     assert not Campaign.objects.exists()
+
+
+def test_the_progress_panel_shows_unknown_and_parked_messages_with_a_word_on_them(
+    client_a: Client, account_a: Any, audience: ContactList
+) -> None:
+    save(client_a, lists=[audience.pk], send_at="2026-11-30T10:00")
+    campaign = Campaign.objects.get(account=account_a)
+    client_a.post(reverse("campaign-launch", args=[campaign.pk]))
+    panel = client_a.get(reverse("campaign-detail", args=[campaign.pk])).content.decode()
+    assert "count-unknown" not in panel and "support-note" not in panel  # only when any
+
+    first, second = Message.objects.filter(campaign=campaign).order_by("id")
+    Message.objects.filter(pk=first.pk).update(state="unknown")
+    Message.objects.filter(pk=second.pk).update(state="parked")
+    panel = client_a.get(reverse("campaign-detail", args=[campaign.pk])).content.decode()
+    assert 'data-testid="count-unknown">1<' in panel
+    assert 'data-testid="count-parked">1<' in panel
+    assert "they are never sent twice" in panel
+
+    client_a.cookies["django_language"] = "fr"
+    panel = client_a.get(reverse("campaign-detail", args=[campaign.pk])).content.decode()
+    assert "Résultat inconnu" in panel and "En attente du support" in panel
+    assert "ils ne sont jamais envoyés deux fois" in panel
