@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -18,29 +18,29 @@ from accounts.errors import StopMentionRequired
 from accounts.forms import AccountSwitchForm, AlertsForm, ApiKeyForm, ProfileForm
 
 
-def _attempt_limited(request: HttpRequest) -> bool:
-    """Count this login attempt per client address and per username; True once either
-    is over its rate. Both counts are atomic increments in the shared cache (Redis), so
-    concurrent attempts cannot slip past the limit; both always count, so that the
-    answer does not tell whether a username exists."""
-    username = request.POST.get("username", "").strip().lower()[:150]
+def _limited(request: HttpRequest, group: str, field: str, rates: tuple[str, str]) -> bool:
+    """Count this POST per client address and per value of `field` (a username, an
+    email); True once either is over its rate. Both counts are atomic increments in the
+    shared cache (Redis), so concurrent requests cannot slip past the limit; both always
+    count, so that the answer does not tell whether the username or email exists."""
+    value = request.POST.get(field, "").strip().lower()[:254]
     by_address = is_ratelimited(
+        request, group=f"{group}-ip", key="ip", rate=rates[0], method="POST", increment=True
+    )
+    by_value = is_ratelimited(
         request,
-        group="login-ip",
-        key="ip",
-        rate=settings.SMS_LOGIN_RATE_IP,
+        group=f"{group}-{field}",
+        key=lambda _group, _request: value,
+        rate=rates[1],
         method="POST",
         increment=True,
     )
-    by_username = is_ratelimited(
-        request,
-        group="login-username",
-        key=lambda _group, _request: username,
-        rate=settings.SMS_LOGIN_RATE_USERNAME,
-        method="POST",
-        increment=True,
-    )
-    return by_address or by_username
+    return by_address or by_value
+
+
+def _attempt_limited(request: HttpRequest) -> bool:
+    rates = (settings.SMS_LOGIN_RATE_IP, settings.SMS_LOGIN_RATE_USERNAME)
+    return _limited(request, "login", "username", rates)
 
 
 class Login(LoginView):
@@ -51,6 +51,20 @@ class Login(LoginView):
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if _attempt_limited(request):
+            context = self.get_context_data(form=self.get_form(), limited=True)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordReset(PasswordResetView):
+    """Django's password-reset form, with requests limited per client address and per
+    email (SMS_PASSWORD_RESET_RATE_IP, SMS_PASSWORD_RESET_RATE_EMAIL): each request may
+    send an email, so no mailbox can be flooded from here. Over the limit: 429 and a
+    message saying to wait, whether the address has an account or not."""
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        rates = (settings.SMS_PASSWORD_RESET_RATE_IP, settings.SMS_PASSWORD_RESET_RATE_EMAIL)
+        if _limited(request, "password-reset", "email", rates):
             context = self.get_context_data(form=self.get_form(), limited=True)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)

@@ -79,6 +79,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                 add_stop_mention=form.requested_mention(),
                 scheduled_at=data["send_at"],
                 created_by=request.user,
+                form_token=data["form_token"],
             )
             return redirect("campaign-detail", pk=campaign.pk)
     partial = request.htmx and "replace" not in request.POST  # type: ignore[attr-defined]

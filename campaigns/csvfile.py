@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
+from django.utils.translation import gettext as _
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (";", ",", "\t", "|")
@@ -205,10 +206,12 @@ def iter_rows(
 
     A NUL past the sniffed sample is replaced (PostgreSQL cannot store it); a line the
     CSV reader cannot read (a cell over csv.field_size_limit(), 128 KiB) raises
-    Unreadable with its number."""
+    Unreadable with its number, and so does a quote left open over lines that look like
+    contacts (the reader would take them as one cell and they would be lost)."""
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         reader = csv.reader(text, delimiter=delimiter)
+        ended = 0  # the last physical line of the previous row
         while True:
             try:
                 row = next(reader)
@@ -216,6 +219,17 @@ def iter_rows(
                 return
             except csv.Error as error:
                 raise Unreadable(reader.line_num, str(error)) from None
+            first, ended = ended + 1, reader.line_num
+            if ended > first and _swallows_records(row, delimiter):
+                raise Unreadable(
+                    first,
+                    _(
+                        "a quote opened on this line is closed only on line %(end)d, or "
+                        "never: the contacts in between would be read as one cell. Check "
+                        "the quotes of line %(line)d"
+                    )
+                    % {"end": ended, "line": first},
+                )
             if skip_header and reader.line_num == 1:
                 continue
             if not any(cell.strip() for cell in row):
@@ -223,6 +237,16 @@ def iter_rows(
             if any("\x00" in cell for cell in row):
                 row = [cell.replace("\x00", "\ufffd") for cell in row]
             yield reader.line_num, row
+
+
+def _swallows_records(row: list[str], delimiter: str) -> bool:
+    """A cell spread over several lines, one of which holds a phone number between
+    delimiters: records swallowed by an open quote, not a note written on two lines."""
+    for cell in row:
+        for line in cell.splitlines()[1:]:
+            if delimiter in line and any(looks_like_phone(part) for part in line.split(delimiter)):
+                return True
+    return False
 
 
 def count_rows(path: Path, *, encoding: str, delimiter: str, skip_header: bool) -> int:

@@ -623,11 +623,14 @@ def release_abandoned_claims(scope: Q, *, older_than: timedelta) -> dict[str, in
 
 
 def cancel_unsent(campaign: Campaign) -> int:
-    """Cancel the queued messages of a campaign being cancelled and refund them.
+    """Cancel the queued (and parked) messages of a campaign being cancelled and refund
+    them.
 
     Runs in the caller's transaction, which holds the campaign's row lock: claims wait.
     """
-    queued = Message.objects.filter(campaign_id=campaign.pk, state=MessageState.QUEUED)
+    queued = Message.objects.filter(
+        campaign_id=campaign.pk, state__in=[MessageState.QUEUED, MessageState.PARKED]
+    )
     amount = queued.aggregate(total=Sum("credits"))["total"] or 0
     count = queued.update(state=MessageState.CANCELLED, report_at=timezone.now())
     if amount:
@@ -750,16 +753,22 @@ def send_messages(message_ids: list[int]) -> BatchOutcome:
     )
 
 
-def due_standalone_messages(limit: int = 1000) -> list[int]:
+def due_standalone_messages(limit: int = 1000) -> tuple[list[int], list[int]]:
     """Queued messages outside campaigns, for the tick: a task that never ran (a lost
-    broker message) or a gateway that was unreachable. Claiming makes a race harmless."""
+    broker message), a gateway that was unreachable, a dead worker's claim. Claiming
+    makes a race harmless. (fresh, retried): a message claimed before (its batch crashed
+    or its worker died) goes in a task of its own, so a poisonous one fails alone
+    instead of spending the attempts of the STOP confirmations sent with it."""
     now = timezone.now()
-    return list(
+    due = (
         Message.objects.filter(campaign__isnull=True, state=MessageState.QUEUED)
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .order_by("id")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", "attempts")[:limit]
     )
+    fresh = [message_id for message_id, attempts in due if not attempts]
+    retried = [message_id for message_id, attempts in due if attempts]
+    return fresh, retried
 
 
 # -- support staff's decisions on messages the platform will not settle alone ------------

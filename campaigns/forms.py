@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 import zoneinfo
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,6 +77,8 @@ class ComposeForm(forms.Form):
         ),
     )
     all_contacts = forms.BooleanField(label=_("All my contacts"), required=False)
+    # One per compose page shown: saving the same page twice gives one draft.
+    form_token = forms.CharField(required=False, widget=forms.HiddenInput)
     lists = forms.ModelMultipleChoiceField(
         label=_("Contact lists"),
         queryset=ContactList.objects.none(),
@@ -100,6 +103,7 @@ class ComposeForm(forms.Form):
         initial = kwargs.setdefault("initial", {})
         initial.setdefault("sender_id", account.default_sender_id)
         initial.setdefault("add_stop_mention", account.add_stop_mention)
+        initial.setdefault("form_token", uuid.uuid4().hex)
         super().__init__(*args, **kwargs)
         self.account = account
         self.fields["lists"].queryset = ContactList.objects.filter(account=account)
@@ -162,6 +166,11 @@ class ComposeForm(forms.Form):
             self.add_error(
                 None, _("Choose recipients: a contact list, all your contacts or typed numbers.")
             )
+
+    def clean_form_token(self) -> str:
+        """Ours or nothing: anything else saves as a page without a token would."""
+        token = self.cleaned_data.get("form_token", "")
+        return token if re.fullmatch(r"[0-9a-f]{32}", token) else ""
 
     def requested_mention(self) -> bool:
         """The STOP box as sent (the account default when the form did not validate)."""

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,25 +39,40 @@ def campaign_create(
     add_stop_mention: bool = True,
     scheduled_at: datetime | None = None,
     created_by: Any = None,
+    form_token: str = "",
 ) -> Campaign:
     """A draft campaign. A Marketing account's campaign carries the mention whatever
-    `add_stop_mention` says (the text engine's rule, applied again at launch)."""
+    `add_stop_mention` says (the text engine's rule, applied again at launch).
+
+    `form_token`: the compose form's; the draft that form already made, if any, is
+    returned instead of a second one (a double click, a browser re-sending the form)."""
     chosen = list(lists)
     if any(item.account_id != account.pk for item in chosen):
         raise CampaignError(_("Unknown contact list."), code="unknown_list")
-    with transaction.atomic():
-        campaign = Campaign.objects.create(
-            account=account,
-            name=name,
-            text=text,
-            sender_id=sender_id,
-            all_contacts=all_contacts,
-            numbers=[[number.e164, number.region] for number in numbers],
-            add_stop_mention=add_stop_mention or account.is_marketing,
-            scheduled_at=scheduled_at,
-            created_by=created_by,
-        )
-        campaign.lists.set(chosen)
+    if form_token:
+        made = Campaign.objects.filter(account=account, form_token=form_token).first()
+        if made is not None:
+            return made
+    try:
+        with transaction.atomic():
+            campaign = Campaign.objects.create(
+                account=account,
+                name=name,
+                text=text,
+                sender_id=sender_id,
+                all_contacts=all_contacts,
+                numbers=[[number.e164, number.region] for number in numbers],
+                add_stop_mention=add_stop_mention or account.is_marketing,
+                scheduled_at=scheduled_at,
+                created_by=created_by,
+                form_token=form_token,
+            )
+            campaign.lists.set(chosen)
+    except IntegrityError:
+        if not form_token:
+            raise
+        # The same form saved at the same moment by another request: that one's draft.
+        return Campaign.objects.get(account=account, form_token=form_token)
     return campaign
 
 
@@ -172,9 +187,11 @@ def tick() -> dict[str, int]:
     released += swept["queued"]
     parked += swept["parked"]
     unknown += swept["unknown"]
-    single = due_standalone_messages()
-    if single:
-        enqueue(send_messages, single)
+    fresh, retried = due_standalone_messages()
+    if fresh:
+        enqueue(send_messages, fresh)
+    for message_id in retried:
+        enqueue(send_messages, [message_id])
     # The API's Idempotency-Key answers are kept SMS_IDEMPOTENCY_HOURS (an indexed delete).
     forgotten = idempotency_records_purge(now=now)
     return {
@@ -183,6 +200,6 @@ def tick() -> dict[str, int]:
         "parked": parked,
         "unknown": unknown,
         "woken": woken,
-        "single": len(single),
+        "single": len(fresh) + len(retried),
         "forgotten": forgotten,
     }

@@ -207,6 +207,9 @@ class Campaign(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The compose page's form this draft came from: "Save and review" clicked twice (or
+    # re-sent by the browser) finds the draft it made instead of making a second one.
+    form_token = models.CharField(max_length=32, blank=True, default="", editable=False)
     launched_at = models.DateTimeField(_("launched"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
@@ -225,6 +228,13 @@ class Campaign(models.Model):
         verbose_name_plural = _("campaigns")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "scheduled_at"], name="campaigns_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "form_token"],
+                condition=~models.Q(form_token=""),
+                name="one_campaign_per_compose_form",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

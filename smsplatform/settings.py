@@ -234,6 +234,10 @@ SMS_UNSUBSCRIBE_RATE_NUMBER = env_str("SMS_UNSUBSCRIBE_RATE_NUMBER", "3/d")
 # a successful one too, so that the count holds under concurrent requests).
 SMS_LOGIN_RATE_IP = env_ratelimit("SMS_LOGIN_RATE_IP", "30/10m")
 SMS_LOGIN_RATE_USERNAME = env_ratelimit("SMS_LOGIN_RATE_USERNAME", "10/10m")
+# The password-reset form: requests per client address, and per email address (each
+# request may send an email: no mailbox is flooded, no address is probed at speed).
+SMS_PASSWORD_RESET_RATE_IP = env_ratelimit("SMS_PASSWORD_RESET_RATE_IP", "10/h")
+SMS_PASSWORD_RESET_RATE_EMAIL = env_ratelimit("SMS_PASSWORD_RESET_RATE_EMAIL", "3/h")
 
 # --- Celery ---------------------------------------------------------------------------
 # With no broker configured, tasks run in process (the embedded default).

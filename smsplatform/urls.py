@@ -25,8 +25,9 @@ urlpatterns = [
     ),
     path("webhooks/inbound/<str:name>/", blacklist_webhooks.json_inbound, name="json-inbound"),
     path("api/", include("smsplatform.api.urls")),
-    # Before Django's own: the login page with its rate limits.
+    # Before Django's own: the login and password-reset pages with their rate limits.
     path("login/", account_views.Login.as_view(), name="login"),
+    path("password_reset/", account_views.PasswordReset.as_view(), name="password_reset"),
     path("", include("django.contrib.auth.urls")),
     path("", include("accounts.urls")),
     path("", include("campaigns.urls")),

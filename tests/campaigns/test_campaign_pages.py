@@ -3,6 +3,7 @@ progress, pause/cancel, the Outbox, and tenants kept apart."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import CreditEntry, EntryKind
+from campaigns.lifecycle import campaign_create
 from campaigns.models import Campaign, CampaignStatus, Contact, ContactList, Message
 from tests.builders import make_account
 from tests.campaigns.test_dispatch import WEEKDAY_MORNING
@@ -165,3 +167,56 @@ def test_drafts_can_be_deleted_but_launched_campaigns_are_kept(
     campaign = Campaign.objects.get(account=account_a)
     client_a.post(reverse("campaign-delete", args=[campaign.pk]))
     assert not Campaign.objects.exists()
+
+
+def test_the_progress_panel_shows_unknown_and_parked_messages_with_a_word_on_them(
+    client_a: Client, account_a: Any, audience: ContactList
+) -> None:
+    save(client_a, lists=[audience.pk], send_at="2026-11-30T10:00")
+    campaign = Campaign.objects.get(account=account_a)
+    client_a.post(reverse("campaign-launch", args=[campaign.pk]))
+    panel = client_a.get(reverse("campaign-detail", args=[campaign.pk])).content.decode()
+    assert "count-unknown" not in panel and "support-note" not in panel  # only when any
+
+    first, second = Message.objects.filter(campaign=campaign).order_by("id")
+    Message.objects.filter(pk=first.pk).update(state="unknown")
+    Message.objects.filter(pk=second.pk).update(state="parked")
+    panel = client_a.get(reverse("campaign-detail", args=[campaign.pk])).content.decode()
+    assert 'data-testid="count-unknown">1<' in panel
+    assert 'data-testid="count-parked">1<' in panel
+    assert "they are never sent twice" in panel
+
+    client_a.cookies["django_language"] = "fr"
+    panel = client_a.get(reverse("campaign-detail", args=[campaign.pk])).content.decode()
+    assert "Résultat inconnu" in panel and "En attente du support" in panel
+    assert "ils ne sont jamais envoyés deux fois" in panel
+
+
+def test_save_and_review_clicked_twice_makes_one_draft(
+    client_a: Client, account_a: Any, audience: ContactList
+) -> None:
+    page = client_a.get(reverse("compose")).content.decode()
+    token = re.search(r'name="form_token" value="([0-9a-f]{32})"', page).group(1)
+
+    first = save(client_a, lists=[audience.pk], form_token=token)
+    again = save(client_a, lists=[audience.pk], form_token=token)
+
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"]
+    assert Campaign.objects.filter(account=account_a).count() == 1
+    # Another compose page is another draft; a token not of ours is as no token.
+    other = re.search(
+        r'name="form_token" value="([0-9a-f]{32})"',
+        client_a.get(reverse("compose")).content.decode(),
+    ).group(1)
+    assert other != token
+    save(client_a, lists=[audience.pk], form_token=other)
+    save(client_a, lists=[audience.pk], form_token="<script>")
+    assert Campaign.objects.filter(account=account_a).count() == 3
+    # Another account's page with the same token makes its own draft.
+    account_b = make_account(slug="other")
+
+    assert (
+        campaign_create(account=account_b, name="x", text="y", form_token=token).account
+        == account_b
+    )

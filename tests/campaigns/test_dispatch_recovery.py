@@ -349,3 +349,23 @@ def _run_and_close(task: Any, *args: Any) -> None:
         task(*args)
     finally:
         connections.close_all()
+
+
+def test_cancelling_a_campaign_refunds_its_parked_messages_too(
+    account_a: Any, campaign: Campaign, committed: Any, settings: Any
+) -> None:
+    from campaigns.lifecycle import campaign_cancel
+
+    campaign = launched(campaign, committed)
+    debited = sum(Message.objects.filter(campaign=campaign).values_list("credits", flat=True))
+    first = Message.objects.filter(campaign=campaign).order_by("id").first()
+    Message.objects.filter(pk=first.pk).update(state=MessageState.PARKED, attempts=3)
+
+    _campaign, refunded = campaign_cancel(campaign)
+
+    assert refunded == debited
+    assert set(Message.objects.filter(campaign=campaign).values_list("state", flat=True)) == {
+        MessageState.CANCELLED
+    }
+    account_a.refresh_from_db()
+    assert ledger_sum(account=account_a) == account_a.credit_balance

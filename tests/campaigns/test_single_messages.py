@@ -125,3 +125,39 @@ def test_a_stop_confirmation_goes_to_the_number_it_blacklisted(
 
     assert (outcome.sent, outcome.skipped) == (1, 0)
     assert gateway.handed == {confirmation: 1}
+
+
+def test_a_single_message_that_keeps_crashing_is_parked_alone(
+    db: Any,
+    gateway: RecordingGateway,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+) -> None:
+    """A poisonous message among STOP confirmations: after its batch crashed, the tick
+    sends each retried message in a task of its own, so only the poison is parked."""
+    account = make_account(slug="shop", credits=10)
+    poison, *confirmations = [single(account, f"+3361234567{n}") for n in range(4)]
+
+    def prepare(messages: Any) -> None:
+        if any(sms.message_id == poison.pk for sms in messages):
+            raise UnicodeEncodeError("ascii", "x", 0, 1, "cannot encode")
+
+    monkeypatch.setattr(gateway, "prepare", prepare)
+    with pytest.raises(UnicodeEncodeError):
+        send_messages([poison.pk, *(message.pk for message in confirmations)])
+    assert set(Message.objects.values_list("state", "attempts")) == {(MessageState.QUEUED, 1)}
+
+    for _ in range(settings.SMS_DISPATCH_MAX_ATTEMPTS):  # the tick, again and again
+        with django_capture_on_commit_callbacks() as tasks:
+            tick()
+        for task in tasks:  # each task on its own, as workers run them
+            try:
+                task()
+            except UnicodeEncodeError:
+                pass
+
+    poison.refresh_from_db()
+    assert (poison.state, poison.attempts) == (MessageState.PARKED, 3)
+    assert gateway.handed == {message.pk: 1 for message in confirmations}
+    assert poison.pk not in gateway.handed

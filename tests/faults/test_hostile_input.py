@@ -4,7 +4,8 @@
   byte-order mark) is read, an image or any binary file is refused at upload with a
   clear message, an empty file or blank lines too, a header alone imports nothing,
   ragged rows are read, a cell beyond the CSV reader's limit fails the import with the
-  line's number, and a file with thousands of columns is refused.
+  line's number, so does a quote left open over lines of contacts (the reader would take
+  them as one cell), and a file with thousands of columns is refused.
 - A body announced larger than the platform accepts (a gigabyte) is refused with 413
   before anything reads it.
 - Every CSV the platform hands out (the Blacklist, an import's rejected rows) writes a
@@ -145,6 +146,28 @@ def test_a_cell_beyond_the_readers_limit_fails_the_import_with_its_line(client_a
     assert contact_import.status == ImportStatus.FAILED
     assert "Line 3 cannot be read as CSV" in contact_import.error
     assert not Contact.objects.exists()  # nothing imported from a file that cannot be read
+
+
+def test_a_quote_left_open_over_contacts_fails_the_import_instead_of_swallowing_them(
+    client_a: Client,
+) -> None:
+    content = b'telephone;nom\r\n0612345601;"Ana\r\n0612345602;Hugo\r\n0612345603;Amy\r\n'
+
+    contact_import = run(client_a, content)
+
+    assert contact_import.status == ImportStatus.FAILED
+    assert "Line 2 cannot be read as CSV" in contact_import.error
+    assert "closed only on line 4, or never" in contact_import.error
+    assert not Contact.objects.exists()
+
+
+def test_a_note_on_two_lines_in_quotes_is_read_as_one_cell(client_a: Client) -> None:
+    content = b'telephone;note\r\n0612345601;"sonner deux fois;\r\nporte B"\r\n'
+
+    contact_import = run(client_a, content)
+
+    assert contact_import.status == ImportStatus.DONE, contact_import.error
+    assert Contact.objects.get().phone_number == "+33612345601"
 
 
 def test_a_file_with_thousands_of_columns_is_refused(client_a: Client) -> None:

@@ -320,3 +320,35 @@ def test_the_login_and_unsubscribe_forms_need_their_csrf_token(shop: Account) ->
     assert "_auth_user_id" not in strict.session
     assert unsubscribe(strict, shop, RECIPIENT).status_code == 403
     assert not BlacklistEntry.objects.exists()
+
+
+# -- password reset ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_password_reset_requests_are_limited_per_email_and_per_address(
+    settings: Any, mailoutbox: list[Any]
+) -> None:
+    """No mailbox can be flooded from the reset form, and the limit does not tell
+    whether an address has an account."""
+    settings.SMS_PASSWORD_RESET_RATE_EMAIL = "2/h"
+    settings.SMS_PASSWORD_RESET_RATE_IP = "5/h"
+    make_user("paul", password=PASSWORD)  # paul@example.com
+
+    def reset(email: str, address: str) -> Any:
+        return Client(REMOTE_ADDR=address).post("/password_reset/", {"email": email})
+
+    answers = [reset("Paul@example.com", f"10.1.0.{n}") for n in range(2)]
+    limited = reset("paul@example.com", "10.1.0.9")
+    stranger = [reset("nobody@example.com", f"10.2.0.{n}") for n in range(3)]
+
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert len(mailoutbox) == 2  # the third request sent nothing
+    assert limited.status_code == 429
+    assert "Too many requests" in limited.content.decode()
+    assert [answer.status_code for answer in stranger] == [302, 302, 429]  # alike
+
+    client = Client(REMOTE_ADDR="192.0.2.50", HTTP_ACCEPT_LANGUAGE="fr")
+    codes = [client.post("/password_reset/", {"email": f"u{n}@example.com"}) for n in range(6)]
+    assert [answer.status_code for answer in codes] == [302] * 5 + [429]
+    assert "Trop de demandes" in codes[-1].content.decode()
