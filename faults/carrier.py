@@ -36,6 +36,8 @@ ANSWER = (
     b"HTTP/1.1 202 Accepted\r\nContent-Type: text/html\r\nContent-Length: 24\r\n\r\n"
     b"0: Accepted for delivery"
 )
+REPORT_RETRIES = 5
+REPORT_RETRY_DELAY = 1.0
 BAD = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 14\r\n\r\n3: bad request"
 
 
@@ -110,7 +112,9 @@ class Carrier:
         self._reports: queue.Queue[Received | None] = queue.Queue()
         self._report_threads = report_threads
         self._reporters: list[threading.Thread] = []
-        self.reports_answered: Counter[int] = Counter()  # status -> count (0: no answer)
+        # Final status of each report, and of every attempt (0: no answer).
+        self.reports_answered: Counter[int] = Counter()
+        self.report_attempts: Counter[int] = Counter()
         self._reports_pending = 0
         self.dropped = 0
         self._held: list[asyncio.Transport] | None = None  # only touched in the loop
@@ -255,7 +259,11 @@ class Carrier:
             )
             parts = urlsplit(url)
             status = 0
-            for _attempt in range(3):  # Kannel retries a report that got no answer
+            # As Kannel is configured here (http-request-retry 5, http-queue-delay 1 s): a
+            # report that got no answer, or a 5xx, is sent again.
+            for attempt in range(REPORT_RETRIES + 1):
+                if attempt:
+                    time.sleep(REPORT_RETRY_DELAY)
                 try:
                     if connection is None:
                         connection = http.client.HTTPConnection(
@@ -265,11 +273,15 @@ class Carrier:
                     answer = connection.getresponse()
                     answer.read()
                     status = answer.status
-                    break
                 except (http.client.HTTPException, OSError):
                     if connection is not None:
                         connection.close()
                     connection = None
+                    status = 0
+                with self._lock:
+                    self.report_attempts[status] += 1
+                if 0 < status < 500:
+                    break
             with self._lock:
                 self.reports_answered[status] += 1
                 self._reports_pending -= 1

@@ -254,9 +254,11 @@ def run_campaign(
             + describe(run.counts)
         )
         if run.unknown or run.settled_by_report or run.resent_by_support:
+            attempts = dict(getattr(carrier, "report_attempts", {}))
             run.notes.append(
                 f"went unknown: {run.unknown}; settled by the carrier's report "
                 f"{run.settled_by_report}; sent again by support {run.resent_by_support}"
+                + (f" (report webhook answers, retries included: {attempts})" if attempts else "")
             )
         if run.counts.duplicate_ids:
             run.notes.append(f"ids received twice: {sample(run.counts.duplicate_ids)}")
