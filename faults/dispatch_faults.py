@@ -166,8 +166,7 @@ def reconcile(campaign: Any, carrier: Carrier, run: Run, *, seconds: float) -> N
             from campaigns.dispatch import resend_unreported
 
             # Support's decision, once the reports had their chance.
-            resent = resend_unreported(still, older_than=timedelta(0))
-            run.resent_by_support += resent if isinstance(resent, int) else left
+            run.resent_by_support += resend_unreported(still, older_than=timedelta(0))
     run.notes.append(f"still unknown after 5 rounds: {states(campaign)}")
 
 
