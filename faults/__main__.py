@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
 import time
 import traceback
@@ -93,6 +94,9 @@ def report(rows: list[tuple[Scenario, Result, float]]) -> str:
 
 
 def main() -> int:
+    # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: the scenarios' finally blocks
+    # stop the workers, servers and throwaway databases they started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="scenarios to run (default: all)")
     parser.add_argument("--fast", action="store_true", help="only the ones CI runs")

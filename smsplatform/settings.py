@@ -162,7 +162,13 @@ VAR_DIR = Path(env_str("SMS_VAR_DIR", str(BASE_DIR / "var")))
 _database_url = env_str("DATABASE_URL", "")
 if _database_url:
     try:
-        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+        # Connections are kept a minute, and checked before each request reuses one: after
+        # a PostgreSQL restart the first request on a kept connection would be a 500.
+        DATABASES = {
+            "default": dj_database_url.parse(
+                _database_url, conn_max_age=60, conn_health_checks=True
+            )
+        }
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL cannot be read: {error}") from None
 else:
