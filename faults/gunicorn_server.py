@@ -119,11 +119,12 @@ def hammer(
     *,
     connections: int,
     timeout: float = 60,
+    durations: list[float] | None = None,
 ) -> Counter[int]:
     """Send `requests` ((method, path, form fields or a raw body, optional headers)) over
     `connections` kept-alive connections at once; the count of each status (0: no answer
     at all, -1: an attempt that lost its connection and was sent again, as a carrier
-    would)."""
+    would). `durations`, if given, gets each request's seconds, retries included."""
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
     shares = [requests[n::connections] for n in range(connections)]
@@ -136,6 +137,7 @@ def hammer(
             headers = {"Content-Type": "application/x-www-form-urlencoded", **(extra or [{}])[0]}
             body = fields if isinstance(fields, bytes) else urlencode(fields)
             status = 0
+            began = time.monotonic()
             for _attempt in range(2):  # a keep-alive connection the server closed: reopen
                 try:
                     connection.request(
@@ -154,6 +156,8 @@ def hammer(
                     )
             with lock:
                 statuses[status] += 1
+                if durations is not None:
+                    durations.append(time.monotonic() - began)
         connection.close()
 
     threads = [threading.Thread(target=run, args=(share,)) for share in shares]

@@ -61,8 +61,16 @@ def _stops(context: Context) -> str:
         ("POST", path, {"id": f"{run_id}-{n}", "from": number, "to": "36034", "text": "STOP"})
         for n, number in enumerate(chosen)
     ]
-    answers = hammer(context.web, requests, connections=20)
-    return f"{STOPS:,} STOPs posted to the inbound webhook: answers {dict(answers)}"
+    took: list[float] = []
+    answers = hammer(context.web, requests, connections=20, durations=took)
+    took.sort()
+    # Each answer comes once the STOP is committed: while dispatch runs, a STOP also
+    # waits for the chunk being submitted to its account (the STOP guard).
+    p50, p99 = (took[int(len(took) * share)] * 1000 for share in (0.5, 0.99))
+    return (
+        f"{STOPS:,} STOPs posted to the inbound webhook: answers {dict(answers)}; "
+        f"answered in p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {took[-1] * 1000:.0f} ms"
+    )
 
 
 def run() -> Result:
