@@ -327,8 +327,10 @@ SMS_DISPATCH_BATCH = env_int("SMS_DISPATCH_BATCH", 1000, minimum=1)
 SMS_DISPATCH_PARALLEL = env_int("SMS_DISPATCH_PARALLEL", 2, minimum=1)
 SMS_DISPATCH_TASK_SECONDS = env_float("SMS_DISPATCH_TASK_SECONDS", 30.0, minimum=1.0)
 # Messages marked submitted (committed) before each gateway call: what a worker killed
-# mid-call can leave `unknown` at most, and how long a STOP may wait for a chunk.
-SMS_DISPATCH_SUBMIT_CHUNK = env_int("SMS_DISPATCH_SUBMIT_CHUNK", 200, minimum=1)
+# mid-call can leave `unknown` at most, and how long a STOP may wait for a chunk. Smaller
+# costs throughput (measured with Kannel, 64 connections: 1,000 → 2,516 msg/s, 500 →
+# 2,404, 200 → 1,801; the whole claim in one call, as before, 2,763).
+SMS_DISPATCH_SUBMIT_CHUNK = env_int("SMS_DISPATCH_SUBMIT_CHUNK", 500, minimum=1)
 # Claims of one message whose batch crashed (or whose worker died) before it is parked.
 SMS_DISPATCH_MAX_ATTEMPTS = env_int("SMS_DISPATCH_MAX_ATTEMPTS", 3, minimum=1)
 # A claim older than this is abandoned (its chunks renew it as they go out). Longer than
