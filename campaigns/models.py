@@ -352,6 +352,15 @@ class Message(models.Model):
                 name="single_messages_by_number",
                 condition=models.Q(campaign__isnull=True),
             ),
+            # Rows queued again after their batch crashed or their worker died, claimed one
+            # at a time: found here, not by walking the campaign's index past every entry
+            # the campaign's sent rows left until vacuum (0.4 s a claim at 100,000 rows).
+            # Partial: a row enters it only when released, so dispatch writes no entry.
+            models.Index(
+                fields=["campaign", "id"],
+                name="messages_to_retry",
+                condition=models.Q(state="queued", attempts__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:
