@@ -397,8 +397,39 @@ class _Tally:
     refunded: int = 0
     retry: int = 0
 
+    def outcome(self, *, claimed: int, last_id: int) -> BatchOutcome:
+        return BatchOutcome(
+            claimed=claimed,
+            last_id=last_id,
+            sent=self.sent,
+            failed=self.failed,
+            skipped=self.skipped,
+            refunded=self.refunded,
+            retry=self.retry,
+            unknown=self.unknown,
+        )
+
 
 def _hand_over(
+    rows: list[_Claimed],
+    token: str,
+    accounts: dict[int, int],
+    **rules: Any,
+) -> _Tally:
+    """Send a claim (see `_send_chunks`); whatever that leaves in the claim is given
+    back: after a crash as a failed attempt, after an unreachable gateway as none."""
+    ids = [row.id for row in rows]
+    try:
+        tally = _send_chunks(rows, token, accounts, **rules)
+    except Exception as error:
+        _give_back_safely(token, ids, error)
+        raise
+    if tally.retry:
+        _give_back(token, ids)
+    return tally
+
+
+def _send_chunks(
     rows: list[_Claimed],
     token: str,
     accounts: dict[int, int],
@@ -411,8 +442,7 @@ def _hand_over(
     """Send claimed rows in chunks, each checked against the Blacklist and marked
     submitted under the STOP guard, then recorded. `accounts`: message id → account.
 
-    Whatever this leaves in the claim (an exception, an unreachable gateway) is given
-    back by `_give_back`, which the callers run in every case."""
+    Stops at an unreachable gateway, leaving the rest of the claim to `_hand_over`."""
     gateway = get_gateway()
     tally = _Tally()
     size = settings.SMS_DISPATCH_SUBMIT_CHUNK
@@ -557,33 +587,18 @@ def send_next_batch(
             f"{len(rejected)} messages refused by the gateway",
         )
 
-    try:
-        tally = _hand_over(
-            claimed,
-            token,
-            dict.fromkeys((row.id for row in claimed), account_id),
-            skip=skip,
-            skip_reason=SKIPPED_REASON,
-            refund_skipped=refund_skipped,
-            refund_rejected=refund_rejected,
-        )
-    except Exception as error:
-        _give_back_safely(token, [row.id for row in claimed], error)
-        raise
-    if tally.retry:
-        _give_back(token, [row.id for row in claimed])
+    tally = _hand_over(
+        claimed,
+        token,
+        dict.fromkeys((row.id for row in claimed), account_id),
+        skip=skip,
+        skip_reason=SKIPPED_REASON,
+        refund_skipped=refund_skipped,
+        refund_rejected=refund_rejected,
+    )
     if len(claimed) < size:
         complete_if_done(campaign)  # the last batch: nothing was left to claim
-    return BatchOutcome(
-        claimed=len(claimed),
-        last_id=max(after_id, claimed[-1].id),
-        retry=tally.retry,
-        sent=tally.sent,
-        failed=tally.failed,
-        skipped=tally.skipped,
-        refunded=tally.refunded,
-        unknown=tally.unknown,
-    )
+    return tally.outcome(claimed=len(claimed), last_id=max(after_id, claimed[-1].id))
 
 
 def _unfinished(campaign_id: int) -> Q:
@@ -725,32 +740,16 @@ def send_messages(message_ids: list[int]) -> BatchOutcome:
         notes = {r.message_id: f"refused by the gateway: {r.error}" for r in rejected}
         return refund([row for row in going if row.id in notes], "rejected", notes)
 
-    ids = [row.id for row in rows]
-    try:
-        tally = _hand_over(
-            rows,
-            token,
-            accounts,
-            skip=skip,
-            skip_reason=SKIPPED_SINGLE_REASON,
-            refund_skipped=refund_skipped,
-            refund_rejected=refund_rejected,
-        )
-    except Exception as error:
-        _give_back_safely(token, ids, error)
-        raise
-    if tally.retry:
-        _give_back(token, ids)
-    return BatchOutcome(
-        claimed=len(rows),
-        last_id=rows[-1].id,
-        sent=tally.sent,
-        failed=tally.failed,
-        skipped=tally.skipped,
-        retry=tally.retry,
-        refunded=tally.refunded,
-        unknown=tally.unknown,
+    tally = _hand_over(
+        rows,
+        token,
+        accounts,
+        skip=skip,
+        skip_reason=SKIPPED_SINGLE_REASON,
+        refund_skipped=refund_skipped,
+        refund_rejected=refund_rejected,
     )
+    return tally.outcome(claimed=len(rows), last_id=rows[-1].id)
 
 
 def due_standalone_messages(limit: int = 1000) -> tuple[list[int], list[int]]:
