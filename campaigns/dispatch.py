@@ -193,14 +193,10 @@ def _record(token: str, gateway: str, results: list[SendResult]) -> _Recorded:
         if not result.accepted and not result.retry and not result.unknown
     ]
     if retry:
-        # The gateway is unreachable, nothing left: back to the queue for the tick. Not
-        # a failed attempt of the message's own.
+        # The gateway is unreachable: these certainly did not leave. They stay in the
+        # claim, unsubmitted, and `_hand_over` gives them back with the rest.
         Message.objects.filter(id__in=retry, claim=token, state=MessageState.SENDING).update(
-            state=MessageState.QUEUED,
-            claim="",
-            claimed_at=None,
-            submitted_at=None,
-            attempts=F("attempts") - 1,
+            submitted_at=None
         )
     done = timezone.now()
     sent = _set_sent(token, gateway, accepted, done)
@@ -445,9 +441,7 @@ def _send_chunks(
     Stops at an unreachable gateway, leaving the rest of the claim to `_hand_over`."""
     gateway = get_gateway()
     tally = _Tally()
-    size = settings.SMS_DISPATCH_SUBMIT_CHUNK
-    if gateway.pacer.per_second > 0:  # small chunks keep the rate even (and the guard short)
-        size = max(1, min(size, int(gateway.pacer.per_second // 10) or 1))
+    size = gateway.step(settings.SMS_DISPATCH_SUBMIT_CHUNK)
     renewed = time.monotonic()
     for start in range(0, len(rows), size):
         chunk = rows[start : start + size]
@@ -771,8 +765,6 @@ def due_standalone_messages(limit: int = 1000) -> tuple[list[int], list[int]]:
 
 
 # -- support staff's decisions on messages the platform will not settle alone ------------
-
-SUPPORT_STATES = (MessageState.UNKNOWN, MessageState.PARKED)
 
 
 def _undecided(rows: Any) -> Any:

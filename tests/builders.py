@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from accounts import services
 from accounts.models import Account, AccountType, EntryKind
@@ -44,3 +47,25 @@ def make_account(
         )
     account.refresh_from_db()
     return account
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """`work(n)` in `count` threads released together; their results (or errors)."""
+    results: list[Any] = [None] * count
+    start = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        try:
+            start.wait()
+            results[index] = work(index)
+        except BaseException as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

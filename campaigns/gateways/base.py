@@ -71,6 +71,13 @@ class Gateway:
     def __init__(self, *, max_per_second: float = 0) -> None:
         self.pacer = Pacer(max_per_second)
 
+    def step(self, most: int) -> int:
+        """How many messages go out at once, at most `most`: with a pace, small chunks
+        keep the rate even (and dispatch's STOP guard short)."""
+        if self.pacer.per_second > 0:
+            return max(1, min(most, int(self.pacer.per_second // 10) or 1))
+        return most
+
     def send_batch(
         self, messages: Sequence[OutgoingSms], *, paced: bool = True
     ) -> list[SendResult]:
@@ -79,17 +86,11 @@ class Gateway:
         `paced=False`: the caller waited for the pacer already (dispatch does, before it
         takes the STOP guard)."""
         results: list[SendResult] = []
-        step = self.chunk_size
-        if not paced:
-            for start in range(0, len(messages), step):
-                results.extend(self._send(messages[start : start + step]))
-            return results
-        if self.pacer.per_second > 0:
-            # Small chunks keep the rate even within a batch.
-            step = max(1, min(step, int(self.pacer.per_second // 10) or 1))
+        step = self.step(self.chunk_size)
         for start in range(0, len(messages), step):
             chunk = messages[start : start + step]
-            self.pacer.wait(len(chunk))
+            if paced:
+                self.pacer.wait(len(chunk))
             results.extend(self._send(chunk))
         return results
 

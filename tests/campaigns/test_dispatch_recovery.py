@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import CreditEntry, EntryKind
 from accounts.selectors import ledger_sum
 from blacklist.models import BlacklistEntry, BlacklistSource
-from blacklist.services import Addition, blacklist_add
+from blacklist.services import Addition, attribute, blacklist_add
 from campaigns.dispatch import messages_cancel, messages_send_again, resend_unreported
 from campaigns.gateways.base import OutgoingSms, SendResult
 from campaigns.launch import launch_campaign
@@ -86,8 +86,6 @@ def test_a_dead_workers_submitted_rows_become_unknown_and_are_never_sent_again(
     assert unknown.sent_at == unknown.submitted_at  # counted as handed over
     assert "no answer" in unknown.error
     # Its STOP is attributed: it may have reached the phone.
-    from blacklist.services import attribute
-
     assert attribute(rows[0].phone_number).account_id == account_a.pk
 
     # The tick again, and dispatch again: nothing more leaves.
@@ -149,7 +147,7 @@ def silent_gateway(monkeypatch: pytest.MonkeyPatch) -> SilentGateway:
     return recording
 
 
-def test_an_unanswered_submission_is_unknown_then_settled_by_report_or_support(
+def test_an_unanswered_submission_stays_unknown_until_support_sends_it_again(
     account_a: Any, campaign: Campaign, silent_gateway: SilentGateway, committed: Any
 ) -> None:
     committed(launch_campaign, campaign)
@@ -369,3 +367,23 @@ def test_cancelling_a_campaign_refunds_its_parked_messages_too(
     }
     account_a.refresh_from_db()
     assert ledger_sum(account=account_a) == account_a.credit_balance
+
+
+def test_an_unreachable_gateway_gives_the_claim_back_as_if_never_claimed(
+    campaign: Campaign, gateway: RecordingGateway, committed: Any, monkeypatch: Any
+) -> None:
+    down = RecordingGateway()
+    down._send = lambda messages: [  # type: ignore[method-assign]
+        SendResult(sms.message_id, False, error="unreachable", retry=True) for sms in messages
+    ]
+    monkeypatch.setattr("campaigns.dispatch.get_gateway", lambda name=None: down)
+    committed(launch_campaign, campaign)
+
+    rows = Message.objects.filter(campaign=campaign)
+    assert set(rows.values_list("state", "attempts", "submitted_at")) == {
+        (MessageState.QUEUED, 0, None)
+    }
+    # Later the gateway answers: each message leaves once, in the normal claims.
+    monkeypatch.setattr("campaigns.dispatch.get_gateway", lambda name=None: gateway)
+    committed(dispatch_campaign, campaign.pk)
+    assert sorted(gateway.handed.values()) == [1] * len(NUMBERS)

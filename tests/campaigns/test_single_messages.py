@@ -77,7 +77,12 @@ def test_a_message_the_gateway_could_not_take_is_sent_by_the_tick(
     monkeypatch.setattr("campaigns.dispatch.get_gateway", lambda name=None: down)
     assert send_messages([message.pk]).retry == 1
     message.refresh_from_db()
-    assert message.state == MessageState.QUEUED
+    # Back in the queue as if never claimed: not an attempt of its own, nothing submitted.
+    assert (message.state, message.attempts, message.submitted_at) == (
+        MessageState.QUEUED,
+        0,
+        None,
+    )
 
     monkeypatch.setattr("campaigns.dispatch.get_gateway", lambda name=None: gateway)
     with django_capture_on_commit_callbacks(execute=True):

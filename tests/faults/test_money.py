@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,33 +30,11 @@ from campaigns.lifecycle import campaign_create
 from campaigns.models import Campaign, CampaignStatus, Contact, Message
 from campaigns.phone import normalize_number
 from tests.api.conftest import client_with_key, error_of, key_for
-from tests.builders import make_account
+from tests.builders import in_threads, make_account
 
 THREADS = 20
 DEBITS = 1000
 BALANCE = 500
-
-
-def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """`work(n)` in `count` threads released together; their results (or errors)."""
-    results: list[Any] = [None] * count
-    start = threading.Barrier(count)
-
-    def run(index: int) -> None:
-        try:
-            start.wait()
-            results[index] = work(index)
-        except BaseException as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 # -- item 9 ----------------------------------------------------------------------------------

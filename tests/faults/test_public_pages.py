@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +29,7 @@ from blacklist.models import BlacklistEntry
 from campaigns.dispatch import _remember_sent
 from campaigns.models import Message, MessageState
 from campaigns.services import contact_create
-from tests.builders import make_account, make_user
+from tests.builders import in_threads, make_account, make_user
 from tests.conftest import REDIS_TEST_URL
 from tests.faults.test_tenant_isolation_sweep import routes
 
@@ -126,28 +125,6 @@ def test_a_unknown_username_and_a_known_one_are_limited_alike(settings: Any) -> 
     assert known == unknown == [200, 200, 429]
 
 
-def _in_parallel(count: int, call: Any) -> list[int]:
-    statuses: list[int] = []
-    lock = threading.Lock()
-    start = threading.Barrier(count)
-
-    def run(index: int) -> None:
-        try:
-            start.wait()
-            status = call(index)
-            with lock:
-                statuses.append(status)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
-
-
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
@@ -157,7 +134,7 @@ def test_concurrent_login_attempts_cannot_slip_past_the_limit(
     settings.SMS_LOGIN_RATE_USERNAME = "10/10m"
     make_user("paul", password=PASSWORD)
 
-    statuses = _in_parallel(
+    statuses = in_threads(
         40, lambda n: attempt(Client(REMOTE_ADDR=f"10.1.0.{n}"), "paul").status_code
     )
 
@@ -190,7 +167,7 @@ def test_concurrent_unsubscribe_submissions_cannot_slip_past_the_address_limit(
 ) -> None:
     settings.SMS_UNSUBSCRIBE_RATE_IP = "5/h"
 
-    statuses = _in_parallel(
+    statuses = in_threads(
         25, lambda n: unsubscribe(Client(), shop, f"+4474000001{n:02d}").status_code
     )
 
